@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * znstcpd configuration: the settings a user controls, their embedded
+ * defaults, the INI config-file parser and the command-line parser.
+ *
+ * One option table drives both the config file and the command line, so a
+ * setting has the same name and the same validation in both places:
+ * "--zone-size 64M" on the command line is "zone_size = 64M" in section
+ * [zoned] of the file.  The command line overrides the file.
+ */
+#ifndef ZNST_CONF_CONFIG_H
+#define ZNST_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZNST_NQN_MAX		223	/* NVMe base 2.0 4.5: NQN is at most 223 bytes */
+#define ZNST_ADDR_MAX		64
+#define ZNST_DEFAULT_NQN	"nqn.2024-11.io.znstcp:zns"
+#define ZNST_DEFAULT_LISTEN	"127.0.0.1:4420"
+#define ZNST_VERSION_STRING	"0.1.0"
+
+enum znst_timing_kind {
+	ZNST_TIMING_NONE = 0,
+};
+
+struct znst_zoned_conf {
+	uint32_t nr_zones;	/* 0: no zoned namespace */
+	uint64_t zone_size;	/* bytes, power of two in blocks */
+	uint64_t zone_cap;	/* bytes, <= zone_size, multiple of lba_size */
+	uint32_t max_open;	/* 0: no limit */
+	uint32_t max_active;	/* 0: no limit */
+	uint64_t zone_append_max; /* bytes; ZASL is derived from it */
+};
+
+struct znst_config {
+	char listen_addr[ZNST_ADDR_MAX];	/* IPv4/IPv6 literal or host name */
+	uint16_t listen_port;
+	char nqn[ZNST_NQN_MAX + 1];
+	uint32_t lba_size;		/* 512 or 4096, both namespaces */
+	struct znst_zoned_conf zoned;
+	uint64_t conv_size;		/* bytes; 0: no regular namespace */
+	uint64_t mdts;			/* max data transfer size, bytes */
+	uint32_t max_queues;		/* I/O queues per controller */
+	uint32_t queue_depth;		/* max entries per queue (MQES + 1) */
+	uint32_t reactors;		/* reactor threads */
+	enum znst_timing_kind timing;
+	int verbose;
+};
+
+/* Fill @cfg with the embedded default (documented in README.md). */
+void znst_config_defaults(struct znst_config *cfg);
+
+/*
+ * Parse a size with optional K/M/G/T suffix (powers of 1024; an optional
+ * trailing "B" or "iB" is accepted).  Returns 0 or -EINVAL / -ERANGE.
+ */
+int znst_parse_size(const char *s, uint64_t *out);
+
+/*
+ * Apply one setting by its long option name ("zone-size"; '_' and '-' are
+ * equivalent).  On error returns -errno and writes a one-line reason (no
+ * trailing newline, without the option name) into @err.
+ */
+int znst_config_set(struct znst_config *cfg, const char *name,
+		    const char *value, char *err, size_t errlen);
+
+/* Load an INI file over @cfg.  On error: -errno and a one-line message. */
+int znst_config_load_file(struct znst_config *cfg, const char *path,
+			  char *err, size_t errlen);
+
+/* Cross-field checks (cap <= size, open <= active, ...). */
+int znst_config_validate(const struct znst_config *cfg, char *err,
+			 size_t errlen);
+
+enum znst_cli_result {
+	ZNST_CLI_RUN = 0,	/* start the daemon */
+	ZNST_CLI_EXIT_OK,	/* --help / --version printed */
+	ZNST_CLI_ERROR,		/* message in err */
+};
+
+/*
+ * Parse argv: defaults, then the -c/--config file (wherever it appears),
+ * then every other option in order, then validation.  --help and --version
+ * print to stdout.
+ */
+enum znst_cli_result znst_config_from_args(struct znst_config *cfg, int argc,
+					   char **argv, char *err,
+					   size_t errlen);
+
+/* Human-readable one-paragraph summary, for the start-up log. */
+void znst_config_describe(const struct znst_config *cfg, char *buf,
+			  size_t len);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Little-endian wire types.  The typedefs document which fields are on the
+ * wire; every access goes through the le*_to_cpu / cpu_to_le* helpers.
+ */
+#ifndef ZNST_PROTO_ENDIAN_H
+#define ZNST_PROTO_ENDIAN_H
+
+#include <endian.h>
+#include <stdint.h>
+
+typedef uint16_t le16;
+typedef uint32_t le32;
+typedef uint64_t le64;
+
+#define le16_to_cpu(x)	le16toh(x)
+#define le32_to_cpu(x)	le32toh(x)
+#define le64_to_cpu(x)	le64toh(x)
+#define cpu_to_le16(x)	htole16(x)
+#define cpu_to_le32(x)	htole32(x)
+#define cpu_to_le64(x)	htole64(x)
+
+#endif

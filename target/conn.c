@@ -1,0 +1,933 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe/TCP connection: one queue's byte stream in and out.
+ *
+ * Receive is a small state machine fed with whatever the socket delivered:
+ * it assembles each PDU header (validated field by field before use), then
+ * streams the PDU's data straight into its destination (the in-capsule
+ * buffer or the request's buffer), then checks the data digest.  Nothing
+ * waits for a whole PDU to be buffered, so the receive buffer stays small
+ * and a PDU's size is bounded only by the negotiated limits.
+ *
+ * Transmit is a FIFO of scatter lists; the reactor sends as many as fit in
+ * one sendmsg.  A request is released when its last byte has been sent.
+ *
+ * A TLS layer slots in between the socket and conn_rx_feed()/the send path:
+ * it decrypts into rbuf and encrypts the gathered iovecs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "proto/crc32c.h"
+#include "target/core.h"
+
+#define ZNST_RBUF_SIZE		(64 * 1024)
+#define ZNST_INLINE_IO		8192		/* in-capsule data on I/O queues */
+#define ZNST_MAXH2CDATA		(128 * 1024)
+#define ZNST_ICREQ_TIMEOUT_NS	(10ull * 1000000000ull)
+#define ZNST_REQ_SLACK		8
+
+/* ---- Small helpers ----------------------------------------------------------- */
+
+static uint32_t hd_len(const struct znst_conn *c)
+{
+	return c->hdgst ? NVME_TCP_DIGEST_LEN : 0;
+}
+
+static uint32_t dd_len(const struct znst_conn *c)
+{
+	return c->ddgst ? NVME_TCP_DIGEST_LEN : 0;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	v = cpu_to_le32(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32_to_cpu(v);
+}
+
+static void tx_init(struct znst_tx *tx, struct znst_req *req)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->req = req;
+}
+
+static void tx_add(struct znst_tx *tx, void *base, size_t len)
+{
+	if (!len)
+		return;
+	tx->iov[tx->nr_iov].iov_base = base;
+	tx->iov[tx->nr_iov].iov_len = len;
+	tx->nr_iov++;
+	tx->total += (uint32_t)len;
+}
+
+static void conn_queue_tx(struct znst_conn *c, struct znst_tx *tx)
+{
+	tx->next = NULL;
+	tx->done = 0;
+	if (c->tx_tail)
+		c->tx_tail->next = tx;
+	else
+		c->tx_head = tx;
+	c->tx_tail = tx;
+	reactor_arm_send(c);
+}
+
+/* ---- Request pool -------------------------------------------------------------- */
+
+static struct znst_req *req_alloc(struct znst_conn *c)
+{
+	struct znst_req *req;
+
+	if (!c->free_top)
+		return NULL;
+	req = &c->reqs[c->free_stack[--c->free_top]];
+	c->busy++;
+	memset(&req->cmd, 0, offsetof(struct znst_req, c2h_hdr) -
+	       offsetof(struct znst_req, cmd));
+	req->conn = c;
+	req->ttag = (uint16_t)(req - c->reqs);
+	req->state = REQ_EXECUTING;
+	dlq_node_init(&req->dl);
+	return req;
+}
+
+static void req_release(struct znst_req *req)
+{
+	struct znst_conn *c = req->conn;
+
+	if (req->data_owned)
+		free(req->data);
+	req->data = NULL;
+	req->data_owned = false;
+	req->state = REQ_FREE;
+	c->free_stack[c->free_top++] = req->ttag;
+	c->busy--;
+}
+
+/* ---- Fatal errors ----------------------------------------------------------------- */
+
+/*
+ * NVMe TCP 1.0 3.6.2.10: a fatal transport error is answered with a
+ * C2HTermReq carrying the error status, the offset of the offending field
+ * and the offending header; the connection closes once it is sent.
+ */
+static void conn_fatal(struct znst_conn *c, enum nvme_tcp_fes fes, uint32_t fei,
+		       const char *why)
+{
+	struct nvme_tcp_term *t = (void *)c->own_buf;
+	uint32_t hdr_copy = c->rx.hdr_have < NVME_TCP_TERM_MAX_DATA ?
+			    c->rx.hdr_have : NVME_TCP_TERM_MAX_DATA;
+
+	if (c->state == CONN_CLOSING || c->rx.failed)
+		return;
+	conn_log(c, LOG_ERR, "fatal: %s (FES %#x, offset %u); terminating", why,
+		 fes, fei);
+	c->rx.failed = true;
+	memset(t, 0, sizeof(*t));
+	t->hdr.type = NVME_TCP_C2H_TERM;
+	t->hdr.hlen = NVME_TCP_TERM_HLEN;
+	t->hdr.plen = cpu_to_le32(NVME_TCP_TERM_HLEN + hdr_copy);
+	t->fes = cpu_to_le16(fes);
+	t->fei = cpu_to_le32(fei);
+	memcpy(c->own_buf + NVME_TCP_TERM_HLEN, c->rx.hdr, hdr_copy);
+	tx_init(&c->own_tx, NULL);
+	tx_add(&c->own_tx, c->own_buf, NVME_TCP_TERM_HLEN + hdr_copy);
+	c->own_tx.close_after = true;
+	conn_queue_tx(c, &c->own_tx);
+}
+
+/* ---- Responses ------------------------------------------------------------------- */
+
+static void hdr_digest(struct znst_conn *c, uint8_t *hdr, uint32_t hlen)
+{
+	if (c->hdgst)
+		put_le32(hdr + hlen, znst_crc32c(0, hdr, hlen));
+}
+
+/* Build the wire image of a finished request and queue it. */
+void conn_submit_response(struct znst_req *req)
+{
+	struct znst_conn *c = req->conn;
+	bool data = req->status == NVME_SC_SUCCESS && req->c2h_len;
+	/* SUCCESS flag (no response capsule) only when SQ flow control is off
+	 * and the host needs nothing from the CQE but the status. */
+	bool success_only = data && c->sqflow_off && req->result == 0;
+	struct nvme_tcp_hdr *rh = (void *)req->rsp_hdr;
+	struct nvme_cqe *cqe = (void *)(req->rsp_hdr + sizeof(*rh));
+
+	tx_init(&req->tx, req);
+	if (data) {
+		struct nvme_tcp_data *d = (void *)req->c2h_hdr;
+		uint32_t pdo = NVME_TCP_DATA_HLEN + hd_len(c);
+		uint32_t align = (uint32_t)(c->rx.hpda + 1) * 4;
+
+		pdo = (pdo + align - 1) / align * align;
+		memset(req->c2h_hdr, 0, sizeof(req->c2h_hdr));
+		d->hdr.type = NVME_TCP_C2H_DATA;
+		d->hdr.flags = NVME_TCP_F_DATA_LAST |
+			(success_only ? NVME_TCP_F_DATA_SUCCESS : 0) |
+			(c->hdgst ? NVME_TCP_F_HDGST : 0) |
+			(c->ddgst ? NVME_TCP_F_DDGST : 0);
+		d->hdr.hlen = NVME_TCP_DATA_HLEN;
+		d->hdr.pdo = (uint8_t)pdo;
+		d->hdr.plen = cpu_to_le32(pdo + req->c2h_len + dd_len(c));
+		d->cccid = req->cmd.cid;
+		d->datao = 0;
+		d->datal = cpu_to_le32(req->c2h_len);
+		hdr_digest(c, req->c2h_hdr, NVME_TCP_DATA_HLEN);
+		tx_add(&req->tx, req->c2h_hdr, pdo);
+		tx_add(&req->tx, req->data, req->c2h_len);
+		if (c->ddgst) {
+			put_le32(req->ddgst, znst_crc32c(0, req->data, req->c2h_len));
+			tx_add(&req->tx, req->ddgst, 4);
+		}
+	}
+	if (!success_only) {
+		memset(req->rsp_hdr, 0, sizeof(req->rsp_hdr));
+		rh->type = NVME_TCP_RSP;
+		rh->flags = c->hdgst ? NVME_TCP_F_HDGST : 0;
+		rh->hlen = NVME_TCP_RSP_HLEN;
+		rh->plen = cpu_to_le32(NVME_TCP_RSP_HLEN + hd_len(c));
+		cqe->result = cpu_to_le64(req->result);
+		cqe->sq_head = cpu_to_le16(c->sqflow_off ? 0xffff : c->sqhd);
+		cqe->sq_id = cpu_to_le16(c->qid);
+		cqe->cid = req->cmd.cid;
+		cqe->status = cpu_to_le16((uint16_t)(req->status << 1));
+		hdr_digest(c, req->rsp_hdr, NVME_TCP_RSP_HLEN);
+		tx_add(&req->tx, req->rsp_hdr, NVME_TCP_RSP_HLEN + hd_len(c));
+	}
+	if (req->cmd.opcode == NVME_CMD_FABRICS &&
+	    ((struct nvmf_connect_cmd *)&req->cmd)->fctype == NVMF_TYPE_DISCONNECT)
+		req->tx.close_after = true;
+	req->state = REQ_SENDING;
+	conn_queue_tx(c, &req->tx);
+}
+
+/*
+ * The one completion path of the command layer: ask the namespace's timing
+ * model when this command may complete and hold it until then.
+ */
+void req_complete(struct znst_req *req)
+{
+	struct znst_conn *c = req->conn;
+	uint64_t now, deadline;
+
+	if (c->state == CONN_CLOSING) {
+		req_release(req);
+		return;
+	}
+	if (req->status)
+		req->c2h_len = 0;
+	if (!req->ns) {
+		conn_submit_response(req);
+		return;
+	}
+	now = znst_now_ns();
+	deadline = timing_deadline(&req->ns->timing, &req->tio, now);
+	if (deadline <= now || reactor_hold(c->reactor, req, deadline) != 0)
+		conn_submit_response(req);
+	else
+		req->state = REQ_HELD;
+}
+
+/* Complete without executing: parse errors, bad SGLs, digest errors. */
+static void req_fail(struct znst_req *req, nvme_status st)
+{
+	req->status = st;
+	req->ns = NULL;
+	req_complete(req);
+}
+
+static void req_execute(struct znst_req *req)
+{
+	req->state = REQ_EXECUTING;
+	req->execute(req);
+}
+
+/* ---- Command capsules ---------------------------------------------------------- */
+
+static nvme_status req_parse(struct znst_req *req)
+{
+	struct znst_conn *c = req->conn;
+	const struct nvme_sqe *cmd = &req->cmd;
+
+	if ((cmd->flags & NVME_SQE_FUSE_MASK) ||
+	    (cmd->flags & NVME_SQE_PSDT_MASK) != NVME_SQE_PSDT_SGL)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	if (cmd->opcode == NVME_ADMIN_FABRICS)
+		return fabrics_parse(req);
+	if (c->state != CONN_LIVE)
+		return NVME_SC_CMD_SEQ_ERROR | NVME_STATUS_DNR;
+	if (c->qid == 0) {
+		if (!(c->ctrl->csts & NVME_CSTS_RDY))
+			return NVME_SC_CMD_SEQ_ERROR | NVME_STATUS_DNR;
+		return admin_parse(req);
+	}
+	return io_parse(req);
+}
+
+/* Check the data SGL against what the command moves (NVMe TCP 1.0 3.3). */
+static nvme_status req_check_sgl(struct znst_req *req, uint32_t inline_len)
+{
+	const struct nvme_sgl_desc *sgl = &req->cmd.dptr;
+	uint32_t len = le32_to_cpu(sgl->length);
+
+	if (req->dir == XFER_NONE)
+		return NVME_SC_SUCCESS;
+	if (sgl->type == NVME_SGL_INCAPSULE) {
+		if (req->dir != XFER_H2C)
+			return NVME_SC_SGL_INVALID_TYPE | NVME_STATUS_DNR;
+		if (le64_to_cpu(sgl->addr) != 0)
+			return NVME_SC_SGL_INVALID_OFFSET | NVME_STATUS_DNR;
+		if (len != req->data_len || inline_len != len)
+			return NVME_SC_SGL_INVALID_DATA | NVME_STATUS_DNR;
+		return NVME_SC_SUCCESS;
+	}
+	if (sgl->type != NVME_SGL_TRANSPORT_DATA)
+		return NVME_SC_SGL_INVALID_TYPE | NVME_STATUS_DNR;
+	if (len != req->data_len || inline_len)
+		return NVME_SC_SGL_INVALID_DATA | NVME_STATUS_DNR;
+	return NVME_SC_SUCCESS;
+}
+
+static void send_r2t(struct znst_req *req)
+{
+	struct znst_conn *c = req->conn;
+	struct nvme_tcp_r2t *r = (void *)req->r2t_hdr;
+
+	memset(req->r2t_hdr, 0, sizeof(req->r2t_hdr));
+	r->hdr.type = NVME_TCP_R2T;
+	r->hdr.flags = c->hdgst ? NVME_TCP_F_HDGST : 0;
+	r->hdr.hlen = NVME_TCP_R2T_HLEN;
+	r->hdr.plen = cpu_to_le32(NVME_TCP_R2T_HLEN + hd_len(c));
+	r->cccid = req->cmd.cid;
+	r->ttag = cpu_to_le16(req->ttag);
+	r->r2to = 0;
+	/* MAXH2CDATA >= MDTS: one R2T covers the whole transfer */
+	r->r2tl = cpu_to_le32(req->data_len);
+	hdr_digest(c, req->r2t_hdr, NVME_TCP_R2T_HLEN);
+	tx_init(&req->r2t_tx, NULL);
+	tx_add(&req->r2t_tx, req->r2t_hdr, NVME_TCP_R2T_HLEN + hd_len(c));
+	req->state = REQ_NEED_DATA;
+	conn_queue_tx(c, &req->r2t_tx);
+}
+
+/* A whole CapsuleCmd has arrived (header, in-capsule data, digests). */
+static void handle_cmd(struct znst_conn *c)
+{
+	struct znst_req *req = c->rx.req;
+	uint32_t inline_len = c->rx.data_len;
+	nvme_status st;
+
+	c->rx.req = NULL;
+	if (!c->sqflow_off)
+		c->sqhd = (uint16_t)((c->sqhd + 1) % (c->sqsize ? c->sqsize : 1));
+	if (c->rx.ddgst_bad)
+		return req_fail(req, NVME_SC_DATA_XFER_ERROR);
+	st = req_parse(req);
+	if (!st)
+		st = req_check_sgl(req, inline_len);
+	if (st)
+		return req_fail(req, st);
+
+	if (req->dir == XFER_H2C && inline_len) {
+		req->data = c->rx.inline_buf;	/* consumed synchronously */
+		return req_execute(req);
+	}
+	if (req->dir != XFER_NONE && req->data_len) {
+		req->data = malloc(req->data_len);
+		if (!req->data)
+			return req_fail(req, NVME_SC_INTERNAL);
+		req->data_owned = true;
+	}
+	if (req->dir == XFER_H2C && req->data_len)
+		return send_r2t(req);
+	req_execute(req);
+}
+
+/* ---- Receive state machine ----------------------------------------------------- */
+
+/* Common header checks; returns false after a fatal error. */
+static bool rx_check_common(struct znst_conn *c)
+{
+	const struct nvme_tcp_hdr *h = (const void *)c->rx.hdr;
+	uint32_t plen = le32_to_cpu(h->plen);
+	uint8_t want_hlen = nvme_tcp_hlen_of(h->type);
+	uint32_t hd = 0, max_data = 0;
+
+	if (c->state == CONN_WAIT_ICREQ) {
+		if (h->type != NVME_TCP_ICREQ) {
+			conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, "first PDU is not ICReq");
+			return false;
+		}
+	} else if (h->type == NVME_TCP_ICREQ) {
+		conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, "second ICReq");
+		return false;
+	}
+	if (!want_hlen) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, type), "unexpected PDU type");
+		return false;
+	}
+	if (h->hlen != want_hlen) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, hlen), "bad HLEN");
+		return false;
+	}
+	switch (h->type) {
+	case NVME_TCP_ICREQ:
+		if (plen != NVME_TCP_IC_HLEN || h->pdo != 0) {
+			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				   offsetof(struct nvme_tcp_hdr, plen), "bad ICReq PLEN");
+			return false;
+		}
+		c->rx.hdr_need = NVME_TCP_IC_HLEN;
+		c->rx.data_len = 0;
+		return true;
+	case NVME_TCP_H2C_TERM:
+		if (plen < NVME_TCP_TERM_HLEN ||
+		    plen > NVME_TCP_TERM_HLEN + NVME_TCP_TERM_MAX_DATA) {
+			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				   offsetof(struct nvme_tcp_hdr, plen), "bad H2CTermReq PLEN");
+			return false;
+		}
+		c->rx.hdr_need = plen;
+		c->rx.data_len = 0;
+		return true;
+	case NVME_TCP_CMD:
+		max_data = c->inline_max;
+		break;
+	case NVME_TCP_H2C_DATA:
+		max_data = c->maxh2cdata;
+		break;
+	}
+	/* CapsuleCmd and H2CData: digests as negotiated at ICReq */
+	if (!!(h->flags & NVME_TCP_F_HDGST) != c->hdgst) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, flags), "HDGSTF does not match ICReq");
+		return false;
+	}
+	hd = hd_len(c);
+	if (plen < (uint32_t)h->hlen + hd) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, plen), "PLEN shorter than header");
+		return false;
+	}
+	if (plen == (uint32_t)h->hlen + hd) {	/* no data */
+		if (h->flags & NVME_TCP_F_DDGST) {
+			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				   offsetof(struct nvme_tcp_hdr, flags), "DDGSTF without data");
+			return false;
+		}
+		if (h->type == NVME_TCP_H2C_DATA) {
+			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+				   offsetof(struct nvme_tcp_hdr, plen), "H2CData without data");
+			return false;
+		}
+		c->rx.hdr_need = plen;
+		c->rx.data_len = 0;
+		return true;
+	}
+	if (!!(h->flags & NVME_TCP_F_DDGST) != c->ddgst) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, flags), "DDGSTF does not match ICReq");
+		return false;
+	}
+	if (h->pdo < h->hlen + hd || (h->pdo & 3) ||
+	    (uint32_t)h->pdo + dd_len(c) > plen) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, pdo), "bad PDO");
+		return false;
+	}
+	c->rx.hdr_need = h->pdo;
+	c->rx.data_len = plen - h->pdo - dd_len(c);
+	if (c->rx.data_len > max_data) {
+		conn_fatal(c, NVME_TCP_FES_R2T_LIMIT_EXCEEDED,
+			   offsetof(struct nvme_tcp_hdr, plen),
+			   h->type == NVME_TCP_CMD ? "in-capsule data above IOCCSZ"
+						   : "H2CData above MAXH2CDATA");
+		return false;
+	}
+	return true;
+}
+
+static bool rx_check_hdgst(struct znst_conn *c)
+{
+	const struct nvme_tcp_hdr *h = (const void *)c->rx.hdr;
+
+	if (!c->hdgst || h->type == NVME_TCP_ICREQ || h->type == NVME_TCP_H2C_TERM)
+		return true;
+	if (get_le32(c->rx.hdr + h->hlen) == znst_crc32c(0, c->rx.hdr, h->hlen))
+		return true;
+	conn_fatal(c, NVME_TCP_FES_HDR_DIGEST_ERR, 0, "header digest mismatch");
+	return false;
+}
+
+static void handle_icreq(struct znst_conn *c)
+{
+	const struct nvme_tcp_icreq *ic = (const void *)c->rx.hdr;
+	struct nvme_tcp_icresp *rsp = (void *)c->own_buf;
+
+	if (le16_to_cpu(ic->pfv) != NVME_TCP_PFV_1_0)
+		return conn_fatal(c, NVME_TCP_FES_UNSUPPORTED_PARAM,
+				  offsetof(struct nvme_tcp_icreq, pfv), "unsupported PFV");
+	if (ic->hpda > 31)
+		return conn_fatal(c, NVME_TCP_FES_UNSUPPORTED_PARAM,
+				  offsetof(struct nvme_tcp_icreq, hpda), "HPDA above 31");
+	c->hdgst = ic->digest & NVME_TCP_HDR_DIGEST_ENABLE;
+	c->ddgst = ic->digest & NVME_TCP_DATA_DIGEST_ENABLE;
+	c->rx.hpda = ic->hpda;
+	c->maxr2t = le32_to_cpu(ic->maxr2t) + 1;
+	c->cpda = 0;
+	c->maxh2cdata = ZNST_MAXH2CDATA;
+	if (c->maxh2cdata < c->reactor->daemon->cfg.mdts)
+		c->maxh2cdata = (uint32_t)c->reactor->daemon->cfg.mdts;
+
+	memset(rsp, 0, sizeof(*rsp));
+	rsp->hdr.type = NVME_TCP_ICRESP;
+	rsp->hdr.hlen = NVME_TCP_IC_HLEN;
+	rsp->hdr.plen = cpu_to_le32(NVME_TCP_IC_HLEN);
+	rsp->pfv = cpu_to_le16(NVME_TCP_PFV_1_0);
+	rsp->cpda = c->cpda;
+	rsp->digest = (uint8_t)((c->hdgst ? NVME_TCP_HDR_DIGEST_ENABLE : 0) |
+				(c->ddgst ? NVME_TCP_DATA_DIGEST_ENABLE : 0));
+	rsp->maxdata = cpu_to_le32(c->maxh2cdata);
+	tx_init(&c->own_tx, NULL);
+	tx_add(&c->own_tx, c->own_buf, NVME_TCP_IC_HLEN);
+	conn_queue_tx(c, &c->own_tx);
+	c->state = CONN_WAIT_CONNECT;
+	conn_log(c, LOG_DEBUG, "ICReq: hdgst %d ddgst %d hpda %u maxr2t %u",
+		 c->hdgst, c->ddgst, ic->hpda, c->maxr2t);
+}
+
+/* Header of a CapsuleCmd complete: take a request, aim the data. */
+static bool rx_start_cmd(struct znst_conn *c)
+{
+	struct znst_req *req = req_alloc(c);
+
+	if (!req) {
+		conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0,
+			   "host exceeded the queue size");
+		return false;
+	}
+	memcpy(&req->cmd, c->rx.hdr + sizeof(struct nvme_tcp_hdr), sizeof(req->cmd));
+	c->rx.req = req;
+	c->rx.dst = c->rx.inline_buf;
+	return true;
+}
+
+/* Header of an H2CData PDU complete: find its request, check the window. */
+static bool rx_start_h2c(struct znst_conn *c)
+{
+	const struct nvme_tcp_data *d = (const void *)c->rx.hdr;
+	uint16_t ttag = le16_to_cpu(d->ttag);
+	uint32_t datao = le32_to_cpu(d->datao), datal = le32_to_cpu(d->datal);
+	struct znst_req *req;
+
+	if (ttag >= c->nr_reqs || c->reqs[ttag].state != REQ_NEED_DATA) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_data, ttag), "H2CData with unknown TTAG");
+		return false;
+	}
+	req = &c->reqs[ttag];
+	if (d->cccid != req->cmd.cid) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_data, cccid), "H2CData CCCID does not match TTAG");
+		return false;
+	}
+	if (datal != c->rx.data_len) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_data, datal), "DATAL does not match PLEN");
+		return false;
+	}
+	if (datao != req->h2c_rcvd || datal > req->data_len - datao) {
+		conn_fatal(c, NVME_TCP_FES_DATA_OUT_OF_RANGE,
+			   offsetof(struct nvme_tcp_data, datao), "H2CData outside the R2T window");
+		return false;
+	}
+	if (datao + datal == req->data_len &&
+	    !(d->hdr.flags & NVME_TCP_F_DATA_LAST)) {
+		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
+			   offsetof(struct nvme_tcp_hdr, flags), "last H2CData without LAST_PDU");
+		return false;
+	}
+	c->rx.req = req;
+	c->rx.dst = req->data + datao;
+	return true;
+}
+
+static bool rx_header_done(struct znst_conn *c)
+{
+	const struct nvme_tcp_hdr *h = (const void *)c->rx.hdr;
+
+	if (!rx_check_hdgst(c))
+		return false;
+	c->rx.ddgst_bad = false;
+	c->rx.crc = 0;
+	switch (h->type) {
+	case NVME_TCP_ICREQ:
+		handle_icreq(c);
+		return !c->rx.failed;
+	case NVME_TCP_H2C_TERM: {
+		const struct nvme_tcp_term *t = (const void *)c->rx.hdr;
+
+		conn_log(c, LOG_INFO, "host terminated the connection (FES %#x)",
+			 le16_to_cpu(t->fes));
+		conn_close(c, "H2CTermReq");
+		return false;
+	}
+	case NVME_TCP_CMD:
+		return rx_start_cmd(c);
+	case NVME_TCP_H2C_DATA:
+		return rx_start_h2c(c);
+	}
+	return false;
+}
+
+static void rx_pdu_done(struct znst_conn *c)
+{
+	const struct nvme_tcp_hdr *h = (const void *)c->rx.hdr;
+
+	if (h->type == NVME_TCP_CMD) {
+		handle_cmd(c);
+	} else if (h->type == NVME_TCP_H2C_DATA) {
+		struct znst_req *req = c->rx.req;
+
+		c->rx.req = NULL;
+		req->h2c_rcvd += c->rx.data_len;
+		if (c->rx.ddgst_bad)
+			req->status = NVME_SC_DATA_XFER_ERROR;
+		if (req->h2c_rcvd == req->data_len) {
+			if (req->status)
+				req_fail(req, req->status);
+			else
+				req_execute(req);
+		}
+	}
+	c->rx.hdr_have = 0;
+	c->rx.phase = RX_HDR;
+}
+
+/* Feed received bytes through the PDU state machine. */
+static void conn_rx_feed(struct znst_conn *c, const uint8_t *p, uint32_t n)
+{
+	while (n && c->state != CONN_CLOSING && !c->rx.failed) {
+		uint32_t k;
+
+		switch (c->rx.phase) {
+		case RX_HDR: {
+			uint32_t need = c->rx.hdr_have < sizeof(struct nvme_tcp_hdr) ?
+					sizeof(struct nvme_tcp_hdr) : c->rx.hdr_need;
+
+			k = need - c->rx.hdr_have;
+			k = k < n ? k : n;
+			memcpy(c->rx.hdr + c->rx.hdr_have, p, k);
+			c->rx.hdr_have += k;
+			p += k;
+			n -= k;
+			if (c->rx.hdr_have == sizeof(struct nvme_tcp_hdr)) {
+				if (!rx_check_common(c))
+					return;
+			}
+			if (c->rx.hdr_have < sizeof(struct nvme_tcp_hdr) ||
+			    c->rx.hdr_have < c->rx.hdr_need)
+				break;
+			if (!rx_header_done(c))
+				return;
+			if (c->rx.data_len) {
+				c->rx.data_have = 0;
+				c->rx.phase = RX_DATA;
+			} else {
+				rx_pdu_done(c);
+			}
+			break;
+		}
+		case RX_DATA:
+			k = c->rx.data_len - c->rx.data_have;
+			k = k < n ? k : n;
+			memcpy(c->rx.dst + c->rx.data_have, p, k);
+			if (c->ddgst)
+				c->rx.crc = znst_crc32c(c->rx.crc, p, k);
+			c->rx.data_have += k;
+			p += k;
+			n -= k;
+			if (c->rx.data_have < c->rx.data_len)
+				break;
+			c->rx.ddgst_have = 0;
+			if (c->ddgst)
+				c->rx.phase = RX_DDGST;
+			else
+				rx_pdu_done(c);
+			break;
+		case RX_DDGST:
+			k = 4 - c->rx.ddgst_have;
+			k = k < n ? k : n;
+			memcpy(c->rx.ddgst + c->rx.ddgst_have, p, k);
+			c->rx.ddgst_have += k;
+			p += k;
+			n -= k;
+			if (c->rx.ddgst_have < 4)
+				break;
+			/* NVMe TCP 1.0 3.6.1: a data digest error fails the
+			 * command, not the connection. */
+			if (get_le32(c->rx.ddgst) != c->rx.crc) {
+				conn_log(c, LOG_ERR, "data digest mismatch");
+				c->rx.ddgst_bad = true;
+			}
+			rx_pdu_done(c);
+			break;
+		}
+	}
+}
+
+void conn_rx_ready(struct znst_conn *c, int res)
+{
+	c->recv_armed = false;
+	if (c->state == CONN_CLOSING)
+		return;
+	if (res <= 0) {
+		conn_close(c, res == 0 ? "peer closed" : strerror(-res));
+		return;
+	}
+	conn_rx_feed(c, c->rbuf, (uint32_t)res);
+	if (c->state != CONN_CLOSING && !c->rx.failed)
+		reactor_arm_recv(c);
+}
+
+/* ---- Transmit completion -------------------------------------------------------- */
+
+void conn_tx_done(struct znst_conn *c, int res)
+{
+	uint32_t left;
+
+	c->send_armed = false;
+	if (res < 0) {
+		if (c->state != CONN_CLOSING)
+			conn_close(c, strerror(-res));
+		res = 0;
+		/* drop everything queued: nothing more can be sent */
+		while (c->tx_head) {
+			struct znst_tx *tx = c->tx_head;
+
+			c->tx_head = tx->next;
+			if (tx->req && tx->req->state == REQ_SENDING)
+				req_release(tx->req);
+		}
+		c->tx_tail = NULL;
+		return;
+	}
+	left = (uint32_t)res;
+	while (c->tx_head) {
+		struct znst_tx *tx = c->tx_head;
+		uint32_t rem = tx->total - tx->done;
+
+		if (left < rem) {
+			tx->done += left;
+			break;
+		}
+		left -= rem;
+		tx->done = tx->total;
+		c->tx_head = tx->next;
+		if (!c->tx_head)
+			c->tx_tail = NULL;
+		if (tx->req)
+			req_release(tx->req);
+		if (tx->close_after) {
+			conn_close(c, tx == &c->own_tx ? "terminated after fatal error"
+						       : "Disconnect");
+		}
+	}
+	if (c->tx_head && c->state != CONN_CLOSING)
+		reactor_arm_send(c);
+}
+
+/* ---- Life cycle ------------------------------------------------------------------- */
+
+struct znst_conn *conn_create(struct znst_reactor *r, int fd)
+{
+	const struct znst_config *cfg = &r->daemon->cfg;
+	struct znst_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage peer;
+	socklen_t sl = sizeof(peer);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int one = 1;
+
+	if (!c)
+		return NULL;
+	c->reactor = r;
+	c->fd = fd;
+	c->id = ++r->next_conn_id * 1000 + r->index;
+	c->state = CONN_WAIT_ICREQ;
+	c->created_ns = znst_now_ns();
+	c->nr_reqs = cfg->queue_depth + ZNST_REQ_SLACK;
+	c->inline_max = ZNST_INLINE_IO;
+	c->rcap = ZNST_RBUF_SIZE;
+	c->reqs = calloc(c->nr_reqs, sizeof(*c->reqs));
+	c->free_stack = calloc(c->nr_reqs, sizeof(*c->free_stack));
+	c->rbuf = malloc(c->rcap);
+	c->rx.inline_buf = malloc(NVME_TCP_ADMIN_CCSZ > ZNST_INLINE_IO ?
+				  NVME_TCP_ADMIN_CCSZ : ZNST_INLINE_IO);
+	if (!c->reqs || !c->free_stack || !c->rbuf || !c->rx.inline_buf) {
+		free(c->reqs);
+		free(c->free_stack);
+		free(c->rbuf);
+		free(c->rx.inline_buf);
+		free(c);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < c->nr_reqs; i++) {
+		c->reqs[i].state = REQ_FREE;
+		c->reqs[i].conn = c;
+		c->reqs[i].ttag = (uint16_t)i;
+		c->free_stack[i] = (uint16_t)(c->nr_reqs - 1 - i);
+	}
+	c->free_top = c->nr_reqs;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sl = sizeof(c->local);
+	getsockname(fd, (struct sockaddr *)&c->local, &sl);
+	sl = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &sl) == 0) {
+		uint16_t port = 0;
+
+		if (peer.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr,
+				  host, sizeof(host));
+			port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+		} else {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr,
+				  host, sizeof(host));
+			port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+		}
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+	}
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nr_conns++;
+	conn_log(c, LOG_DEBUG, "accepted");
+	reactor_arm_recv(c);
+	return c;
+}
+
+/*
+ * Stop using a connection: pull its held completions out of the deadline
+ * queue, drop its controller reference, and shut the socket so pending
+ * io_uring operations finish; conn_maybe_free() frees it after the last.
+ */
+void conn_close(struct znst_conn *c, const char *why)
+{
+	struct znst_ctrl *ctrl = c->ctrl;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	conn_log(c, c->state == CONN_LIVE ? LOG_INFO : LOG_DEBUG,
+		 "closing: %s", why);
+	c->state = CONN_CLOSING;
+	for (uint32_t i = 0; i < c->nr_reqs; i++) {
+		struct znst_req *req = &c->reqs[i];
+
+		if (req->state == REQ_HELD) {
+			reactor_unhold(c->reactor, req);
+			req_release(req);
+		} else if (req->state == REQ_AER_PENDING ||
+			   req->state == REQ_NEED_DATA) {
+			req_release(req);
+		}
+	}
+	if (c->rx.req && c->rx.req->state == REQ_EXECUTING)
+		req_release(c->rx.req);
+	c->rx.req = NULL;
+	if (ctrl) {
+		if (ctrl->admin == c) {
+			/* The admin queue going away ends the controller
+			 * (NVMe over Fabrics 1.1 3.3): its I/O queues close. */
+			ctrl->admin = NULL;
+			ctrl_fail_aers(ctrl);
+			atomic_store(&ctrl->dead, true);
+		}
+		c->ctrl = NULL;
+		ctrl_put(ctrl);
+	}
+	shutdown(c->fd, SHUT_RDWR);
+	conn_maybe_free(c);
+}
+
+void conn_maybe_free(struct znst_conn *c)
+{
+	struct znst_reactor *r = c->reactor;
+
+	if (c->state != CONN_CLOSING || c->ops_inflight || c->send_armed ||
+	    c->recv_armed)
+		return;
+	while (c->tx_head) {
+		struct znst_tx *tx = c->tx_head;
+
+		c->tx_head = tx->next;
+		if (tx->req && tx->req->state == REQ_SENDING)
+			req_release(tx->req);
+	}
+	for (uint32_t i = 0; i < c->nr_reqs; i++)
+		if (c->reqs[i].data_owned)
+			free(c->reqs[i].data);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	r->nr_conns--;
+	close(c->fd);
+	free(c->reqs);
+	free(c->free_stack);
+	free(c->rbuf);
+	free(c->rx.inline_buf);
+	free(c);
+}
+
+/* Periodic checks: handshake deadline, keep alive, controller teardown. */
+void conn_tick(struct znst_conn *c, uint64_t now)
+{
+	struct znst_ctrl *ctrl = c->ctrl;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	if (c->state != CONN_LIVE) {
+		if (now - c->created_ns > ZNST_ICREQ_TIMEOUT_NS)
+			conn_close(c, "no ICReq/Connect within 10 s");
+		return;
+	}
+	if (atomic_load(&ctrl->dead)) {
+		conn_close(c, "controller torn down");
+		return;
+	}
+	if (ctrl->admin == c && ctrl->kato_ms) {
+		uint64_t last = atomic_load(&ctrl->last_ka_ns);
+
+		/* NVMe base 2.0 3.9: no Keep Alive within KATO ends the
+		 * controller; its queues and open resources go with it. */
+		if (now > last && now - last > (uint64_t)ctrl->kato_ms * 1000000ull) {
+			znst_log(c->reactor->daemon, LOG_INFO,
+				 "controller %u (%s): keep alive timeout (%u ms) expired",
+				 ctrl->cntlid, ctrl->hostnqn, ctrl->kato_ms);
+			atomic_store(&ctrl->dead, true);
+			conn_close(c, "keep alive timeout");
+		}
+	}
+}

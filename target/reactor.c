@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reactors: one thread and one io_uring each.  Reactor 0 also accepts and
+ * hands connections out round-robin (eventfd + inbox); every connection
+ * lives on one reactor for its whole life, so its state needs no locks.
+ *
+ * Each io_uring operation carries (object pointer | op) in user_data.  The
+ * loop: complete held requests whose deadline passed, run periodic checks,
+ * then submit and wait until the next deadline or tick.
+ *
+ * Kernel features are probed at start-up and used only when present, so
+ * the daemon runs on the 5.10 kernels of FEMU guests as well as on 6.x.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "target/core.h"
+
+#define ZNST_TICK_NS		(200ull * 1000000ull)
+#define ZNST_RING_ENTRIES	256
+#define ZNST_CQ_ENTRIES		8192
+
+enum uop {
+	UOP_ACCEPT	= 1,
+	UOP_RECV	= 2,
+	UOP_SEND	= 3,
+	UOP_WAKE	= 4,
+	UOP_SIGNAL	= 5,
+};
+
+static uint64_t ud_pack(void *p, enum uop op)
+{
+	return (uint64_t)(uintptr_t)p | (uint64_t)op;
+}
+
+static enum uop ud_op(uint64_t ud)
+{
+	return (enum uop)(ud & 7);
+}
+
+static void *ud_ptr(uint64_t ud)
+{
+	return (void *)(uintptr_t)(ud & ~7ull);
+}
+
+uint64_t znst_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct io_uring_sqe *get_sqe(struct znst_reactor *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	if (!sqe) {
+		io_uring_submit(&r->ring);
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	return sqe;
+}
+
+/* ---- Arming operations ---------------------------------------------------------- */
+
+void reactor_arm_recv(struct znst_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->recv_armed || c->state == CONN_CLOSING)
+		return;
+	sqe = get_sqe(c->reactor);
+	if (!sqe) {
+		conn_close(c, "submission queue full");
+		return;
+	}
+	io_uring_prep_recv(sqe, c->fd, c->rbuf, c->rcap, 0);
+	io_uring_sqe_set_data64(sqe, ud_pack(c, UOP_RECV));
+	c->recv_armed = true;
+}
+
+void reactor_arm_send(struct znst_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	uint32_t n = 0, len = 0;
+
+	if (c->send_armed || !c->tx_head)
+		return;
+	/* Gather queued PDUs into one sendmsg. */
+	for (struct znst_tx *tx = c->tx_head; tx && n < 60; tx = tx->next) {
+		uint32_t skip = tx->done;
+
+		for (uint32_t i = 0; i < tx->nr_iov; i++) {
+			struct iovec v = tx->iov[i];
+
+			if (skip >= v.iov_len) {
+				skip -= (uint32_t)v.iov_len;
+				continue;
+			}
+			v.iov_base = (uint8_t *)v.iov_base + skip;
+			v.iov_len -= skip;
+			skip = 0;
+			c->send_iov[n++] = v;
+			len += (uint32_t)v.iov_len;
+		}
+	}
+	sqe = get_sqe(c->reactor);
+	if (!sqe) {
+		conn_close(c, "submission queue full");
+		return;
+	}
+	memset(&c->send_msg, 0, sizeof(c->send_msg));
+	c->send_msg.msg_iov = c->send_iov;
+	c->send_msg.msg_iovlen = n;
+	c->send_len = len;
+	io_uring_prep_sendmsg(sqe, c->fd, &c->send_msg, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, ud_pack(c, UOP_SEND));
+	c->send_armed = true;
+}
+
+static void arm_accept(struct znst_reactor *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (r->accept_armed || r->listen_fd < 0)
+		return;
+	sqe = get_sqe(r);
+	if (!sqe)
+		return;
+	if (r->caps.multishot_accept)
+		io_uring_prep_multishot_accept(sqe, r->listen_fd, NULL, NULL,
+					       SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ud_pack(r, UOP_ACCEPT));
+	r->accept_armed = true;
+}
+
+static void arm_wake(struct znst_reactor *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (r->wake_armed)
+		return;
+	sqe = get_sqe(r);
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, r->wake_fd, &r->wake_val, sizeof(r->wake_val), 0);
+	io_uring_sqe_set_data64(sqe, ud_pack(r, UOP_WAKE));
+	r->wake_armed = true;
+}
+
+static void arm_signal(struct znst_reactor *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (r->signal_fd < 0)
+		return;
+	sqe = get_sqe(r);
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, r->signal_fd, &r->siginfo, sizeof(r->siginfo), 0);
+	io_uring_sqe_set_data64(sqe, ud_pack(r, UOP_SIGNAL));
+}
+
+/* ---- Deadline queue -------------------------------------------------------------- */
+
+int reactor_hold(struct znst_reactor *r, struct znst_req *req, uint64_t deadline)
+{
+	return dlq_push(&r->held, &req->dl, deadline);
+}
+
+void reactor_unhold(struct znst_reactor *r, struct znst_req *req)
+{
+	dlq_remove(&r->held, &req->dl);
+}
+
+static void release_due(struct znst_reactor *r, uint64_t now)
+{
+	struct dlq_node *n;
+
+	while ((n = dlq_peek(&r->held)) && n->deadline <= now) {
+		struct znst_req *req = (struct znst_req *)
+			((uint8_t *)n - offsetof(struct znst_req, dl));
+
+		dlq_pop(&r->held);
+		conn_submit_response(req);
+	}
+}
+
+/* ---- Completions ------------------------------------------------------------------ */
+
+static void wake_reactor(struct znst_reactor *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->wake_fd, &one, sizeof(one)) < 0)
+		znst_log(r->daemon, LOG_ERR, "reactor %u: wake failed: %s",
+			 r->index, strerror(errno));
+}
+
+static void adopt_fd(struct znst_reactor *r, int fd)
+{
+	if (!conn_create(r, fd)) {
+		znst_log(r->daemon, LOG_ERR, "out of memory for a connection; dropped");
+		close(fd);
+	}
+}
+
+static void hand_out(struct znst_reactor *r, int fd)
+{
+	struct znst_daemon *d = r->daemon;
+	struct znst_reactor *to = &d->reactors[d->next_reactor++ % d->nr_reactors];
+	int *inbox;
+
+	if (to == r)
+		return adopt_fd(r, fd);
+	pthread_mutex_lock(&to->inbox_lock);
+	if (to->inbox_nr == to->inbox_cap) {
+		uint32_t cap = to->inbox_cap ? to->inbox_cap * 2 : 16;
+
+		inbox = realloc(to->inbox, cap * sizeof(*inbox));
+		if (!inbox) {
+			pthread_mutex_unlock(&to->inbox_lock);
+			close(fd);
+			return;
+		}
+		to->inbox = inbox;
+		to->inbox_cap = cap;
+	}
+	to->inbox[to->inbox_nr++] = fd;
+	pthread_mutex_unlock(&to->inbox_lock);
+	wake_reactor(to);
+}
+
+static void handle_accept(struct znst_reactor *r, struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		r->accept_armed = false;
+	if (cqe->res >= 0) {
+		hand_out(r, cqe->res);
+		return;
+	}
+	if (cqe->res == -EINVAL && r->caps.multishot_accept) {
+		/* older kernel: no multishot accept, re-arm one at a time */
+		znst_log(r->daemon, LOG_DEBUG, "multishot accept unsupported; falling back");
+		r->caps.multishot_accept = false;
+		return;
+	}
+	if (cqe->res != -ECANCELED)
+		znst_log(r->daemon, LOG_ERR, "accept: %s", strerror(-cqe->res));
+}
+
+static void handle_wake(struct znst_reactor *r, struct io_uring_cqe *cqe)
+{
+	r->wake_armed = false;
+	pthread_mutex_lock(&r->inbox_lock);
+	while (r->inbox_nr) {
+		int fd = r->inbox[--r->inbox_nr];
+
+		pthread_mutex_unlock(&r->inbox_lock);
+		adopt_fd(r, fd);
+		pthread_mutex_lock(&r->inbox_lock);
+	}
+	pthread_mutex_unlock(&r->inbox_lock);
+	(void)cqe;
+}
+
+static void handle_signal(struct znst_reactor *r, struct io_uring_cqe *cqe)
+{
+	struct znst_daemon *d = r->daemon;
+
+	if (cqe->res < 0)
+		return;
+	znst_log(d, LOG_INFO, "signal %u: shutting down", r->siginfo.ssi_signo);
+	atomic_store(&d->stop, true);
+	for (unsigned i = 0; i < d->nr_reactors; i++)
+		if (&d->reactors[i] != r)
+			wake_reactor(&d->reactors[i]);
+}
+
+static void handle_cqe(struct znst_reactor *r, struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	struct znst_conn *c;
+
+	if (ud == LIBURING_UDATA_TIMEOUT || ud == 0)
+		return;
+	switch (ud_op(ud)) {
+	case UOP_ACCEPT:
+		handle_accept(r, cqe);
+		break;
+	case UOP_RECV:
+		c = ud_ptr(ud);
+		conn_rx_ready(c, cqe->res);
+		conn_maybe_free(c);
+		break;
+	case UOP_SEND:
+		c = ud_ptr(ud);
+		conn_tx_done(c, cqe->res);
+		conn_maybe_free(c);
+		break;
+	case UOP_WAKE:
+		handle_wake(r, cqe);
+		break;
+	case UOP_SIGNAL:
+		handle_signal(r, cqe);
+		if (!atomic_load(&r->daemon->stop))
+			arm_signal(r);
+		break;
+	}
+}
+
+static void tick(struct znst_reactor *r, uint64_t now)
+{
+	struct znst_conn *c = r->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		conn_tick(c, now);
+	}
+}
+
+/* ---- Set-up and the loop ---------------------------------------------------------- */
+
+static int ring_setup(struct znst_reactor *r)
+{
+	static const struct {
+		unsigned flags;
+		const char *name;
+	} tries[] = {
+		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		  "single issuer + deferred task run" },
+		{ IORING_SETUP_COOP_TASKRUN, "cooperative task run" },
+		{ 0, "plain" },
+	};
+	struct io_uring_probe *probe;
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct io_uring_params p;
+
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i].flags | IORING_SETUP_CQSIZE;
+		p.cq_entries = ZNST_CQ_ENTRIES;
+		ret = io_uring_queue_init_params(ZNST_RING_ENTRIES, &r->ring, &p);
+		if (ret == 0) {
+			r->caps.single_issuer = p.flags & IORING_SETUP_SINGLE_ISSUER;
+			r->caps.defer_taskrun = p.flags & IORING_SETUP_DEFER_TASKRUN;
+			r->caps.coop_taskrun = p.flags & IORING_SETUP_COOP_TASKRUN;
+			r->caps.ext_arg = p.features & IORING_FEAT_EXT_ARG;
+			r->caps.fast_poll = p.features & IORING_FEAT_FAST_POLL;
+			if (r->index == 0)
+				znst_log(r->daemon, LOG_DEBUG, "io_uring: %s ring, ext_arg %d, fast_poll %d",
+					 tries[i].name, r->caps.ext_arg, r->caps.fast_poll);
+			break;
+		}
+	}
+	if (ret) {
+		znst_log(r->daemon, LOG_ERR, "io_uring_setup failed: %s (need Linux 5.6 or later "
+			 "with io_uring enabled)", strerror(-ret));
+		return ret;
+	}
+	probe = io_uring_get_probe_ring(&r->ring);
+	if (probe) {
+		static const struct {
+			int op;
+			const char *name;
+		} need[] = {
+			{ IORING_OP_ACCEPT, "accept" }, { IORING_OP_RECV, "recv" },
+			{ IORING_OP_SENDMSG, "sendmsg" }, { IORING_OP_READ, "read" },
+			{ IORING_OP_TIMEOUT, "timeout" },
+		};
+
+		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+			if (!io_uring_opcode_supported(probe, need[i].op)) {
+				znst_log(r->daemon, LOG_ERR,
+					 "io_uring lacks the %s operation (need Linux 5.6+)",
+					 need[i].name);
+				io_uring_free_probe(probe);
+				io_uring_queue_exit(&r->ring);
+				return -EOPNOTSUPP;
+			}
+		}
+		io_uring_free_probe(probe);
+	}
+	/* Multishot accept (5.19) is tried first and dropped on -EINVAL. */
+	r->caps.multishot_accept = true;
+	return 0;
+}
+
+int reactor_init(struct znst_reactor *r, struct znst_daemon *d, unsigned index)
+{
+	memset(r, 0, sizeof(*r));
+	r->daemon = d;
+	r->index = index;
+	r->listen_fd = -1;
+	r->signal_fd = -1;
+	dlq_init(&r->held);
+	r->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->wake_fd < 0)
+		return -errno;
+	pthread_mutex_init(&r->inbox_lock, NULL);
+	return 0;
+}
+
+void reactor_fini(struct znst_reactor *r)
+{
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	pthread_mutex_destroy(&r->inbox_lock);
+	for (uint32_t i = 0; i < r->inbox_nr; i++)
+		close(r->inbox[i]);
+	free(r->inbox);
+	dlq_fini(&r->held);
+}
+
+/* Close every connection and wait for their operations to finish. */
+static void drain(struct znst_reactor *r)
+{
+	struct znst_conn *c, *next;
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000 };
+
+	for (c = r->conns; c; c = next) {
+		next = c->next;
+		conn_close(c, "daemon shutting down");
+	}
+	for (int i = 0; i < 40 && r->conns; i++) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+
+		io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			handle_cqe(r, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&r->ring, n);
+	}
+}
+
+int reactor_run(struct znst_reactor *r)
+{
+	int ret = ring_setup(r);
+
+	if (ret)
+		return ret;
+	r->next_tick_ns = znst_now_ns() + ZNST_TICK_NS;
+	arm_wake(r);
+	arm_signal(r);
+	arm_accept(r);
+	while (!atomic_load(&r->daemon->stop)) {
+		uint64_t now = znst_now_ns(), wake_at;
+		struct __kernel_timespec ts;
+		struct io_uring_cqe *cqe;
+		struct dlq_node *next;
+		unsigned head, n = 0;
+
+		release_due(r, now);
+		if (now >= r->next_tick_ns) {
+			tick(r, now);
+			r->next_tick_ns = now + ZNST_TICK_NS;
+		}
+		wake_at = r->next_tick_ns;
+		next = dlq_peek(&r->held);
+		if (next && next->deadline < wake_at)
+			wake_at = next->deadline;
+		now = znst_now_ns();
+		wake_at = wake_at > now ? wake_at - now : 0;
+		ts.tv_sec = (long long)(wake_at / 1000000000ull);
+		ts.tv_nsec = (long long)(wake_at % 1000000000ull);
+		ret = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY) {
+			znst_log(r->daemon, LOG_ERR, "io_uring wait: %s", strerror(-ret));
+			break;
+		}
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			handle_cqe(r, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&r->ring, n);
+		if (!r->wake_armed)
+			arm_wake(r);
+		if (!r->accept_armed)
+			arm_accept(r);
+	}
+	drain(r);
+	io_uring_queue_exit(&r->ring);
+	return 0;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Subsystems (the configured NVM subsystem and the discovery subsystem),
+ * their namespaces, and the controller table with dynamic controller IDs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "target/core.h"
+
+/* Stable identifiers across restarts: the host keys namespaces on them. */
+static void derive_id(const char *nqn, uint32_t nsid, const char *what,
+		      uint8_t out[16])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char buf[NVME_NQN_SIZE + 64];
+	int n = snprintf(buf, sizeof(buf), "%s/%u/%s", nqn, nsid, what);
+
+	EVP_Digest(buf, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	memcpy(out, md, 16);
+}
+
+static void ns_ids(struct znst_ns *ns, const char *nqn)
+{
+	derive_id(nqn, ns->nsid, "uuid", ns->uuid);
+	ns->uuid[6] = (uint8_t)((ns->uuid[6] & 0x0f) | 0x50);	/* RFC 4122 v5-like */
+	ns->uuid[8] = (uint8_t)((ns->uuid[8] & 0x3f) | 0x80);
+	derive_id(nqn, ns->nsid, "nguid", ns->nguid);
+}
+
+static void ns_free(struct znst_ns *ns)
+{
+	if (!ns)
+		return;
+	if (ns->csi == NVME_CSI_ZNS)
+		zns_ns_fini(&ns->zoned);
+	else
+		znst_store_fini(&ns->store);
+	free(ns);
+}
+
+static int ns_add_zoned(struct znst_subsys *s, const struct znst_config *cfg)
+{
+	struct znst_ns *ns = calloc(1, sizeof(*ns));
+	struct zns_params p = {
+		.nr_zones = cfg->zoned.nr_zones,
+		.lba_shift = (uint32_t)__builtin_ctz(cfg->lba_size),
+		.max_open = cfg->zoned.max_open,
+		.max_active = cfg->zoned.max_active,
+	};
+	int ret;
+
+	if (!ns)
+		return -ENOMEM;
+	p.zone_size = cfg->zoned.zone_size >> p.lba_shift;
+	p.zone_cap = cfg->zoned.zone_cap >> p.lba_shift;
+	ret = zns_ns_init(&ns->zoned, &p);
+	if (ret) {
+		free(ns);
+		return ret;
+	}
+	ns->csi = NVME_CSI_ZNS;
+	ns->lba_shift = p.lba_shift;
+	ns->nsze = zns_nsze(&ns->zoned);
+	ns->nsid = s->nr_ns + 1;
+	timing_model_init_none(&ns->timing);
+	ns_ids(ns, s->nqn);
+	s->ns[s->nr_ns++] = ns;
+	return 0;
+}
+
+static int ns_add_conv(struct znst_subsys *s, const struct znst_config *cfg)
+{
+	struct znst_ns *ns = calloc(1, sizeof(*ns));
+	int ret;
+
+	if (!ns)
+		return -ENOMEM;
+	ret = znst_store_init(&ns->store, cfg->conv_size);
+	if (ret) {
+		free(ns);
+		return ret;
+	}
+	ns->csi = NVME_CSI_NVM;
+	ns->lba_shift = (uint32_t)__builtin_ctz(cfg->lba_size);
+	ns->nsze = cfg->conv_size >> ns->lba_shift;
+	ns->nsid = s->nr_ns + 1;
+	timing_model_init_none(&ns->timing);
+	ns_ids(ns, s->nqn);
+	s->ns[s->nr_ns++] = ns;
+	return 0;
+}
+
+static int subsys_init_common(struct znst_subsys *s, struct znst_daemon *d,
+			      enum znst_subsys_type type, const char *nqn)
+{
+	uint8_t h[16];
+
+	memset(s, 0, sizeof(*s));
+	s->type = type;
+	s->daemon = d;
+	s->next_cntlid = 1;
+	s->genctr = 1;
+	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
+	derive_id(nqn, 0, "serial", h);
+	snprintf(s->serial, sizeof(s->serial), "ZNST%02X%02X%02X%02X%02X%02X%02X%02X",
+		 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	return -pthread_mutex_init(&s->lock, NULL);
+}
+
+int subsys_init_nvm(struct znst_subsys *s, struct znst_daemon *d)
+{
+	const struct znst_config *cfg = &d->cfg;
+	int ret = subsys_init_common(s, d, ZNST_SUBSYS_NVM, cfg->nqn);
+
+	if (ret)
+		return ret;
+	/* nsid 1: the zoned namespace; nsid 2: the regular one beside it */
+	if (cfg->zoned.nr_zones) {
+		ret = ns_add_zoned(s, cfg);
+		if (ret)
+			goto fail;
+	}
+	if (cfg->conv_size) {
+		ret = ns_add_conv(s, cfg);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+fail:
+	subsys_fini(s);
+	return ret;
+}
+
+int subsys_init_disc(struct znst_subsys *s, struct znst_daemon *d)
+{
+	return subsys_init_common(s, d, ZNST_SUBSYS_DISCOVERY, NVME_DISC_NQN);
+}
+
+void subsys_fini(struct znst_subsys *s)
+{
+	for (uint32_t i = 0; i < s->nr_ns; i++)
+		ns_free(s->ns[i]);
+	s->nr_ns = 0;
+	for (unsigned i = 0; i < ZNST_MAX_CTRLS; i++) {
+		free(s->ctrls[i]);
+		s->ctrls[i] = NULL;
+	}
+	pthread_mutex_destroy(&s->lock);
+}
+
+struct znst_subsys *subsys_find(struct znst_daemon *d, const char *nqn)
+{
+	if (!strcmp(nqn, d->nvm.nqn))
+		return &d->nvm;
+	if (!strcmp(nqn, NVME_DISC_NQN))
+		return &d->disc;
+	return NULL;
+}
+
+nvme_status ctrl_create(struct znst_subsys *s, const struct nvmf_connect_data *cd,
+			uint32_t kato_ms, struct znst_ctrl **out)
+{
+	struct znst_ctrl *ctrl;
+	unsigned slot = ZNST_MAX_CTRLS;
+
+	ctrl = calloc(1, sizeof(*ctrl));
+	if (!ctrl)
+		return NVME_SC_INTERNAL;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < ZNST_MAX_CTRLS; i++) {
+		if (!s->ctrls[i]) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot == ZNST_MAX_CTRLS) {
+		pthread_mutex_unlock(&s->lock);
+		free(ctrl);
+		return NVME_SC_CONNECT_CTRL_BUSY | NVME_STATUS_DNR;
+	}
+	/* Dynamic controller model: IDs handed out round-robin, never 0 or
+	 * above FFEFh, and not reused while a controller holds them. */
+	for (;;) {
+		uint16_t id = s->next_cntlid;
+		bool used = false;
+
+		s->next_cntlid = (uint16_t)(id >= NVMF_CNTLID_MAX ? 1 : id + 1);
+		for (unsigned i = 0; i < ZNST_MAX_CTRLS; i++)
+			used |= s->ctrls[i] && s->ctrls[i]->cntlid == id;
+		if (!used) {
+			ctrl->cntlid = id;
+			break;
+		}
+	}
+	ctrl->subsys = s;
+	atomic_init(&ctrl->refs, 1);
+	atomic_init(&ctrl->dead, false);
+	ctrl->kato_ms = kato_ms;
+	atomic_init(&ctrl->last_ka_ns, znst_now_ns());
+	memcpy(ctrl->hostid, cd->hostid, sizeof(ctrl->hostid));
+	memcpy(ctrl->hostnqn, cd->hostnqn, sizeof(ctrl->hostnqn));
+	ctrl->hostnqn[NVME_NQN_SIZE - 1] = 0;
+	ctrl->nr_io_queues = (uint16_t)s->daemon->cfg.max_queues;
+	ctrl->max_qsize = (uint16_t)s->daemon->cfg.queue_depth;
+	s->ctrls[slot] = ctrl;
+	pthread_mutex_unlock(&s->lock);
+	*out = ctrl;
+	return NVME_SC_SUCCESS;
+}
+
+struct znst_ctrl *ctrl_get_by_id(struct znst_subsys *s, uint16_t cntlid,
+				 const char *hostnqn)
+{
+	struct znst_ctrl *found = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < ZNST_MAX_CTRLS; i++) {
+		struct znst_ctrl *c = s->ctrls[i];
+
+		if (c && c->cntlid == cntlid && !atomic_load(&c->dead) &&
+		    !strncmp(c->hostnqn, hostnqn, NVME_NQN_SIZE)) {
+			atomic_fetch_add(&c->refs, 1);
+			found = c;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+void ctrl_put(struct znst_ctrl *ctrl)
+{
+	struct znst_subsys *s = ctrl->subsys;
+
+	pthread_mutex_lock(&s->lock);
+	if (atomic_fetch_sub(&ctrl->refs, 1) != 1) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	for (unsigned i = 0; i < ZNST_MAX_CTRLS; i++)
+		if (s->ctrls[i] == ctrl)
+			s->ctrls[i] = NULL;
+	pthread_mutex_unlock(&s->lock);
+	znst_log(s->daemon, LOG_INFO, "controller %u (%s) released",
+		 ctrl->cntlid, ctrl->hostnqn);
+	free(ctrl);
+}

@@ -1,0 +1,804 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The real-Linux-host suite, run inside the QEMU guest as /init (busybox ash).
+#
+# The guest's Linux NVMe/TCP initiator drives the target as a user would:
+# nvme-cli, blkzone, zbd, dd, fio, btrfs and f2fs.  Each case prints exactly
+# one TAP line on the TAP port (/dev/ttyS1; stdout when run by hand):
+#   ok N - name  |  not ok N - name # reason  |  ok N - name # SKIP reason
+# a failing case's transcript comes first, as "#   " lines, and the plan
+# comes last.  Commands, outputs and timings also go to the console
+# (ttyS0, with the kernel log) for debugging.
+#
+# Parameters come from the kernel command line (znst.KEY=VALUE):
+#   mode     daemon | reference (configure nvmet over zoned null_blk in here)
+#   addr port nqn       the target (the host's 127.0.0.1 is 10.0.2.2)
+#   zones zsize zcap    zone count, zone size and capacity in bytes
+#   mor mar             max open / max active zones (0: no limit)
+#   append              zone append limit in bytes (0: derive from ZASL)
+#   lba                 logical block size in bytes
+#   conv                regular namespace size in bytes (0: none)
+#   fio_zones           zones per fio job (default 4)
+# Sizes are in bytes: busybox ash arithmetic is 64-bit.
+
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+# busybox prefers its own applets: name the real tools by path.
+DD=/usr/bin/dd
+CMP=/usr/bin/cmp
+SHA256SUM=/usr/bin/sha256sum
+FIO=/usr/bin/fio
+MNT=/mnt/znst
+WORK=/tmp/znst
+
+T=0		# cases so far
+FAILED=0
+REASON=
+ZDEV=		# /dev/nvmeXnY, the zoned namespace
+RDEV=		# the regular namespace
+CTRL=		# nvmeX
+
+# --- parameters ---------------------------------------------------------------
+P_mode=daemon P_addr=10.0.2.2 P_port=4420 P_nqn=
+P_zones=0 P_zsize=0 P_zcap=0 P_mor=0 P_mar=0 P_append=0 P_lba=4096 P_conv=0
+P_fio_zones=4
+
+load_params() {
+	local w k
+	[ -r /proc/cmdline ] || return 0
+	for w in $(cat /proc/cmdline); do
+		case $w in
+		znst.*=*)
+			k=${w%%=*}
+			k=${k#znst.}
+			case $k in *[!a-z_]*) continue ;; esac
+			eval "P_$k=\${w#*=}"
+			;;
+		esac
+	done
+}
+
+# --- TAP ----------------------------------------------------------------------
+tap() { printf '%s\n' "$*" >&3; }
+
+now() { cut -d' ' -f1 /proc/uptime; }
+
+# run_case NAME FUNC: one TAP line.  FUNC returns 0 (pass), 77 (skip, with
+# REASON) or anything else (fail, with REASON); its output is the transcript.
+run_case() {
+	local name=$1 fn=$2 rc t0 dm0 reason
+	T=$((T + 1))
+	REASON=
+	t0=$(now)
+	dm0=$(dmesg | wc -l)
+	echo "=== $T - $name (t=$t0)"
+	"$fn" > "$WORK/case.out" 2>&1
+	rc=$?
+	cat "$WORK/case.out"
+	reason=$(printf '%s' "$REASON" | tr '\n#' '  ')
+	case $rc in
+	0)	tap "ok $T - $name" ;;
+	77)	tap "ok $T - $name # SKIP ${reason:-skipped}" ;;
+	*)	FAILED=$((FAILED + 1))
+		{
+			tail -n 40 "$WORK/case.out"
+			dmesg | tail -n +"$((dm0 + 1))" | tail -n 15 |
+				sed 's/^/dmesg: /'
+		} | sed 's/^/#   /' >&3
+		tap "not ok $T - $name # ${reason:-exit status $rc}"
+		;;
+	esac
+	echo "=== $T done rc=$rc ($(now) s)"
+}
+
+# --- helpers for cases ------------------------------------------------------------
+fail() { REASON=$*; return 1; }
+skip() { REASON=$*; return 77; }
+
+# must CMD...: echo and run; on failure note which command failed.
+must() {
+	local rc
+	echo "\$ $*"
+	"$@"
+	rc=$?
+	[ $rc -eq 0 ] || REASON="'$*' exited $rc"
+	return $rc
+}
+
+# must_fail CMD...: the command must fail (positive controls live in cases).
+must_fail() {
+	echo "\$ $* (must fail)"
+	if "$@"; then
+		REASON="'$*' succeeded, expected failure"
+		return 1
+	fi
+	return 0
+}
+
+expect_eq() {
+	echo "$1: '$2' (expected '$3')"
+	[ "$2" = "$3" ] || fail "$1 is '$2', expected '$3'"
+}
+
+# with_timeout SECS CMD...: busybox timeout, SIGKILL on expiry.
+with_timeout() {
+	local s=$1
+	shift
+	timeout -s KILL "$s" "$@"
+}
+
+need_zdev() { [ -n "$ZDEV" ] && [ -b "$ZDEV" ] || fail "no zoned namespace (connect failed)"; }
+need_rdev() {
+	if [ "$P_conv" -eq 0 ]; then
+		if [ "$P_mode" = reference ]; then
+			skip "the reference target (nvmet) has no regular namespace"
+		else
+			skip "no regular namespace configured"
+		fi
+		return
+	fi
+	[ -n "$RDEV" ] && [ -b "$RDEV" ] || fail "no regular namespace block device"
+}
+
+qattr() { cat "/sys/block/${1#/dev/}/queue/$2"; }
+
+# zone_info IDX: the zone's condition and write pointer from blkzone report.
+# Sets Z_START (sectors), Z_WP (sectors from the zone start), Z_COND (em, oi, ...)
+zone_info() {
+	local line
+	line=$(blkzone report -o $(($1 * ZSECT)) -c 1 "$ZDEV") || fail "blkzone report failed"
+	echo "zone $1: $line"
+	Z_START=$(printf '%s' "$line" | sed -n 's/.*start: *\(0x[0-9a-f]*\).*/\1/p')
+	Z_WP=$(printf '%s' "$line" | sed -n 's/.*wptr *\(0x[0-9a-f]*\).*/\1/p')
+	Z_COND=$(printf '%s' "$line" | sed -n 's/.*zcond: *[0-9]*(\([a-z]*\)).*/\1/p')
+	[ -n "$Z_START" ] && [ -n "$Z_WP" ] && [ -n "$Z_COND" ] ||
+		fail "cannot parse blkzone report: $line"
+	Z_START=$((Z_START))
+	Z_WP=$((Z_WP))
+}
+
+expect_cond() { # IDX COND
+	zone_info "$1" || return 1
+	expect_eq "zone $1 condition" "$Z_COND" "$2"
+}
+
+zreset() { # [IDX COUNT]
+	if [ $# -eq 0 ]; then
+		must blkzone reset "$ZDEV"
+	else
+		must blkzone reset -o $(($1 * ZSECT)) -c "$2" "$ZDEV"
+	fi
+}
+
+# write_lbas ZONE_IDX LBA_OFFSET COUNT FILE: O_DIRECT write of COUNT blocks.
+write_lbas() {
+	must $DD if="$4" of="$ZDEV" bs="$P_lba" count="$3" \
+		seek=$(($1 * ZLBAS + $2)) oflag=direct status=none
+}
+
+# expect_nvme_status SCT SC SINCE: the host logged this NVMe status for a
+# failed command after dmesg line SINCE.  nvmet (reference) answers the zone
+# resource and write errors with Internal Error, so only daemon mode is strict.
+expect_nvme_status() {
+	local seen
+	seen=$(dmesg | tail -n +"$(($3 + 1))" | grep -o 'sct 0x[0-9a-f]* / sc 0x[0-9a-f]*' | tail -n 1)
+	echo "NVMe status logged by the host: ${seen:-none} (expected sct $1 / sc $2)"
+	[ "$P_mode" = reference ] && return 0
+	[ "$seen" = "sct $1 / sc $2" ] || fail "NVMe status ${seen:-none}, expected sct $1 / sc $2"
+}
+
+dmesg_lines() { dmesg | wc -l; }
+
+rand_file() { # FILE BYTES
+	$DD if=/dev/urandom of="$1" bs=4096 count=$(($2 / 4096)) status=none
+}
+
+# --- guest setup ------------------------------------------------------------------
+mod_args() { # kmod applies "module.param=value" from the command line; so do we
+	local w
+	for w in $(cat /proc/cmdline); do
+		case $w in "$1".*=*) printf '%s ' "${w#"$1".}" ;; esac
+	done
+}
+
+# load_mod NAME [PARAM=VALUE...]: insmod it after its dependencies (lists
+# from build-image.sh); the parameters are for NAME itself.
+load_mod() {
+	local f m name=$1 args
+	shift
+	[ -f "/etc/znst/mods/$name" ] || { echo "no module list for $name"; return 1; }
+	while read -r f; do
+		m=$(basename "$f" .ko | tr - _)
+		[ -d "/sys/module/$m" ] && continue
+		args=$(mod_args "$m")
+		[ "$m" = "$name" ] && args="$args $*"
+		# shellcheck disable=SC2086
+		insmod "$f" $args || { echo "insmod $f $args failed"; return 1; }
+	done < "/etc/znst/mods/$name"
+}
+
+case_setup() {
+	local m
+	for m in virtio_pci virtio_net configfs crc32c_generic crc32_generic \
+		 libcrc32c nvme_tcp btrfs f2fs; do
+		load_mod $m || fail "cannot load module $m" || return 1
+	done
+	# Optional: needs SSE4.2 (QEMU -cpu max); crc32c_generic stands in.
+	load_mod crc32c_intel || echo "crc32c-intel not loaded: using crc32c_generic"
+	grep -q configfs /proc/mounts || must mount -t configfs none /sys/kernel/config || return 1
+	expect_eq "nvme_core.multipath" "$(cat /sys/module/nvme_core/parameters/multipath)" N || return 1
+	ip link set lo up
+	must ip link set eth0 up || return 1
+	must ip addr add 10.0.2.15/24 dev eth0 || return 1
+	must ip route add default via 10.0.2.2 || return 1
+	ip addr show eth0
+}
+
+# In reference mode the target is the kernel's own: nvmet-tcp exporting a
+# zoned null_blk, on 127.0.0.1 inside this guest.
+case_reference_target() {
+	local nb=/sys/kernel/config/nullb/nullb0 sub port=/sys/kernel/config/nvmet/ports/1
+	load_mod null_blk nr_devices=0 || fail "cannot load null_blk" || return 1
+	load_mod nvmet_tcp || fail "cannot load nvmet-tcp" || return 1
+	must mkdir $nb || return 1
+	echo "$P_lba" > $nb/blocksize
+	echo $((P_zones * P_zsize >> 20)) > $nb/size
+	echo 1 > $nb/zoned
+	echo $((P_zsize >> 20)) > $nb/zone_size
+	echo $((P_zcap >> 20)) > $nb/zone_capacity
+	echo 0 > $nb/zone_nr_conv
+	echo "$P_mor" > $nb/zone_max_open
+	echo "$P_mar" > $nb/zone_max_active
+	echo 1 > $nb/memory_backed
+	must sh -c "echo 1 > $nb/power" || return 1
+	[ -b /dev/nullb0 ] || fail "/dev/nullb0 did not appear" || return 1
+	sub=/sys/kernel/config/nvmet/subsystems/$P_nqn
+	must mkdir "$sub" || return 1
+	echo 1 > "$sub/attr_allow_any_host"
+	must mkdir "$sub/namespaces/1" || return 1
+	echo /dev/nullb0 > "$sub/namespaces/1/device_path"
+	must sh -c "echo 1 > '$sub/namespaces/1/enable'" || return 1
+	must mkdir $port || return 1
+	echo tcp > $port/addr_trtype
+	echo ipv4 > $port/addr_adrfam
+	echo "$P_addr" > $port/addr_traddr
+	echo "$P_port" > $port/addr_trsvcid
+	must ln -s "$sub" "$port/subsystems/$P_nqn" || return 1
+}
+
+# --- connection -------------------------------------------------------------------
+case_discover() {
+	local out
+	out=$(with_timeout 60 nvme discover -t tcp -a "$P_addr" -s "$P_port")
+	local rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || fail "nvme discover exited $rc" || return 1
+	printf '%s\n' "$out" | grep -q "^subnqn: *$P_nqn\$" ||
+		fail "discovery log has no entry for $P_nqn"
+}
+
+# find_devices: CTRL, ZDEV and RDEV of the controller connected to P_nqn.
+find_devices() {
+	local c b
+	CTRL= ZDEV= RDEV=
+	for c in /sys/class/nvme/nvme*; do
+		[ -r "$c/subsysnqn" ] || continue
+		[ "$(cat "$c/subsysnqn")" = "$P_nqn" ] || continue
+		[ "$(cat "$c/transport")" = tcp ] || continue
+		CTRL=${c##*/}
+	done
+	[ -n "$CTRL" ] || return 1
+	for b in /sys/class/nvme/"$CTRL"/"$CTRL"n*; do
+		[ -d "$b" ] || continue
+		if [ "$(cat "$b/queue/zoned")" = none ]; then
+			RDEV=/dev/${b##*/}
+		else
+			ZDEV=/dev/${b##*/}
+		fi
+	done
+}
+
+# connect [EXTRA...]: connect and wait for the namespaces to show up.
+connect() {
+	local want=1 i
+	[ "$P_conv" -gt 0 ] && want=2
+	# A dead target fails I/O after 20 s instead of the default 600.
+	must with_timeout 60 nvme connect -t tcp -a "$P_addr" -s "$P_port" \
+		-n "$P_nqn" -l 20 -c 2 "$@" || return 1
+	for i in $(seq 1 100); do
+		find_devices
+		if [ -n "$ZDEV" ] && { [ $want -eq 1 ] || [ -n "$RDEV" ]; }; then
+			break
+		fi
+		sleep 0.1
+	done
+	echo "controller $CTRL: zoned ${ZDEV:-none}, regular ${RDEV:-none}"
+	[ -n "$CTRL" ] || fail "no controller for $P_nqn after nvme connect" || return 1
+	[ -n "$ZDEV" ] || fail "no zoned namespace on $CTRL" || return 1
+	[ $want -eq 1 ] || [ -n "$RDEV" ] || fail "no regular namespace on $CTRL" || return 1
+	ls -l /dev/"$CTRL"*
+}
+
+case_connect() { connect; }
+
+disconnect() {
+	local out rc
+	out=$(with_timeout 60 nvme disconnect -n "$P_nqn" 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || fail "nvme disconnect exited $rc" || return 1
+	printf '%s\n' "$out" | grep -q 'disconnected 1 controller' ||
+		fail "nvme disconnect: $out" || return 1
+	if [ -e "/sys/class/nvme/$CTRL" ]; then
+		fail "/sys/class/nvme/$CTRL still exists after disconnect" || return 1
+	fi
+	[ ! -b "$ZDEV" ] || fail "$ZDEV still exists after disconnect" || return 1
+	CTRL= ZDEV= RDEV=
+}
+
+case_disconnect() { need_zdev || return 1; disconnect; }
+
+# --- block layer view -------------------------------------------------------------
+case_zoned_model() {
+	need_zdev || return 1
+	expect_eq "$ZDEV queue/zoned" "$(qattr "$ZDEV" zoned)" host-managed
+}
+case_chunk_sectors() {
+	need_zdev || return 1
+	expect_eq "$ZDEV queue/chunk_sectors" "$(qattr "$ZDEV" chunk_sectors)" $((P_zsize / 512))
+}
+case_nr_zones() {
+	need_zdev || return 1
+	expect_eq "$ZDEV queue/nr_zones" "$(qattr "$ZDEV" nr_zones)" "$P_zones"
+}
+case_max_open() {
+	need_zdev || return 1
+	expect_eq "$ZDEV queue/max_open_zones" "$(qattr "$ZDEV" max_open_zones)" "$P_mor"
+}
+case_max_active() {
+	need_zdev || return 1
+	expect_eq "$ZDEV queue/max_active_zones" "$(qattr "$ZDEV" max_active_zones)" "$P_mar"
+}
+
+# Linux: max_zone_append = 2^ZASL * 4 KiB (MPSMIN 0), ZASL 0 = MDTS; the block
+# layer then clamps it to max_hw_sectors and the zone size.
+case_append_max() {
+	local want hw zasl
+	need_zdev || return 1
+	if [ "$P_append" -gt 0 ]; then
+		want=$P_append
+	else
+		zasl=$(nvme zns id-ctrl "$ZDEV" -o json | sed -n 's/.*"zasl" *: *\([0-9]*\).*/\1/p')
+		[ -n "$zasl" ] || fail "no zasl in nvme zns id-ctrl" || return 1
+		echo "no append limit configured: derived from ZASL $zasl"
+		want=$((4096 << zasl))
+		[ "$zasl" -eq 0 ] && want=$P_zsize
+	fi
+	hw=$(($(qattr "$ZDEV" max_hw_sectors_kb) * 1024))
+	[ "$want" -gt "$hw" ] && want=$hw
+	[ "$want" -gt "$P_zsize" ] && want=$P_zsize
+	expect_eq "$ZDEV queue/zone_append_max_bytes" "$(qattr "$ZDEV" zone_append_max_bytes)" "$want"
+}
+case_lba_size() {
+	need_zdev || return 1
+	expect_eq "$ZDEV queue/logical_block_size" "$(qattr "$ZDEV" logical_block_size)" "$P_lba"
+}
+
+case_regular_ns() {
+	need_rdev || return $?
+	expect_eq "$RDEV queue/zoned" "$(qattr "$RDEV" zoned)" none || return 1
+	expect_eq "$RDEV size (bytes)" $(($(cat /sys/block/"${RDEV#/dev/}"/size) * 512)) "$P_conv" || return 1
+	expect_eq "$RDEV queue/logical_block_size" "$(qattr "$RDEV" logical_block_size)" "$P_lba"
+}
+
+# Random writes anywhere: what makes it a regular namespace.
+case_regular_io() {
+	local blocks off
+	need_rdev || return $?
+	blocks=$((P_conv / P_lba))
+	rand_file "$WORK/r" 65536 || return 1
+	for off in $((blocks - 16)) 8 $((blocks / 2 + 3)); do
+		must $DD if="$WORK/r" of="$RDEV" bs="$P_lba" seek=$off count=$((65536 / P_lba)) \
+			oflag=direct status=none || return 1
+		must $DD if="$RDEV" of="$WORK/rb" bs="$P_lba" skip=$off count=$((65536 / P_lba)) \
+			iflag=direct status=none || return 1
+		must $CMP "$WORK/r" "$WORK/rb" || return 1
+	done
+}
+
+# --- nvme-cli ---------------------------------------------------------------------
+case_zns_id_ctrl() {
+	local out zasl
+	need_zdev || return 1
+	out=$(nvme zns id-ctrl "$ZDEV" -o json) || fail "nvme zns id-ctrl failed" || return 1
+	echo "$out"
+	zasl=$(printf '%s' "$out" | sed -n 's/.*"zasl" *: *\([0-9]*\).*/\1/p')
+	[ -n "$zasl" ] || fail "no zasl field" || return 1
+	if [ "$P_append" -gt 0 ]; then
+		expect_eq "4 KiB << zasl" $((4096 << zasl)) "$P_append"
+	fi
+}
+
+json_num() { # FIELD: the first "FIELD":N in stdin
+	sed -n "s/.*\"$1\" *: *\([0-9]*\).*/\1/p" | head -n 1
+}
+
+# ZNS id-ns fields are 0's based: MOR/MAR = limit - 1, FFFFFFFFh = no limit.
+zero_based() { if [ "$1" -eq 0 ]; then echo 4294967295; else echo $(($1 - 1)); fi; }
+
+case_zns_id_ns() {
+	local out
+	need_zdev || return 1
+	out=$(nvme zns id-ns "$ZDEV" -o json) || fail "nvme zns id-ns failed" || return 1
+	echo "$out"
+	expect_eq "zsze (blocks)" "$(printf '%s' "$out" | json_num zsze)" $((P_zsize / P_lba)) || return 1
+	expect_eq "mor" "$(printf '%s' "$out" | json_num mor)" "$(zero_based "$P_mor")" || return 1
+	expect_eq "mar" "$(printf '%s' "$out" | json_num mar)" "$(zero_based "$P_mar")" || return 1
+	expect_eq "zoc" "$(printf '%s' "$out" | json_num zoc)" 0
+}
+
+case_zns_report() {
+	local out n caps slbas i bad
+	need_zdev || return 1
+	out=$(nvme zns report-zones "$ZDEV" -o json) || fail "nvme zns report-zones failed" || return 1
+	printf '%s\n' "$out" | head -n 30
+	expect_eq "nr_zones" "$(printf '%s' "$out" | json_num nr_zones)" "$P_zones" || return 1
+	n=$(printf '%s\n' "$out" | grep -c '"slba"')
+	expect_eq "zone descriptors" "$n" "$P_zones" || return 1
+	caps=$(printf '%s\n' "$out" | sed -n 's/.*"cap" *: *\([0-9]*\).*/\1/p' | sort -u)
+	expect_eq "zone capacities (blocks)" "$caps" $((P_zcap / P_lba)) || return 1
+	slbas=$(printf '%s\n' "$out" | sed -n 's/.*"slba" *: *\([0-9]*\).*/\1/p')
+	i=0
+	bad=
+	for s in $slbas; do
+		[ "$s" -eq $((i * ZLBAS)) ] || bad="$bad zone$i:slba=$s"
+		i=$((i + 1))
+	done
+	[ -z "$bad" ] || fail "zone start LBAs not multiples of the zone size:$bad" || return 1
+	expect_eq "zone types" "$(printf '%s\n' "$out" | sed -n 's/.*"type" *: *"\([^"]*\)".*/\1/p' | sort -u)" SEQWRITE_REQ
+}
+
+case_zbd_report() {
+	local out caps n
+	need_zdev || return 1
+	must zbd report -i "$ZDEV" > "$WORK/zbd.out" || return 1
+	head -n 14 "$WORK/zbd.out"
+	n=$(grep -c '^Zone [0-9]*: swr' "$WORK/zbd.out")
+	expect_eq "sequential zones in zbd report" "$n" "$P_zones" || return 1
+	caps=$(sed -n 's/^Zone [0-9]*:.*, cap 0*\([0-9][0-9]*\),.*/\1/p' "$WORK/zbd.out" | sort -u)
+	expect_eq "zbd zone capacity (bytes)" "$caps" "$P_zcap" || return 1
+	expect_eq "zbd zone length (bytes)" \
+		"$(sed -n 's/^Zone [0-9]*:.*, len 0*\([0-9][0-9]*\),.*/\1/p' "$WORK/zbd.out" | sort -u)" "$P_zsize"
+}
+
+# --- zone state machine through the kernel's ioctls ---------------------------------
+ZST=0	# the zone used for state transitions
+
+case_open_oe() {
+	need_zdev || return 1
+	zreset || return 1
+	expect_cond $ZST em || return 1
+	must blkzone open -o $((ZST * ZSECT)) -c 1 "$ZDEV" || return 1
+	expect_cond $ZST oe
+}
+case_write_oi() {
+	need_zdev || return 1
+	zreset $ZST 1 || return 1
+	expect_cond $ZST em || return 1
+	rand_file "$WORK/blk" "$P_lba" || return 1
+	write_lbas $ZST 0 1 "$WORK/blk" || return 1
+	expect_cond $ZST oi || return 1
+	expect_eq "write pointer (sectors from zone start)" "$Z_WP" $((P_lba / 512))
+}
+case_close_cl() {
+	need_zdev || return 1
+	must blkzone close -o $((ZST * ZSECT)) -c 1 "$ZDEV" || return 1
+	expect_cond $ZST cl || return 1
+	expect_eq "write pointer after close" "$Z_WP" $((P_lba / 512))
+}
+case_finish_fu() {
+	need_zdev || return 1
+	must blkzone finish -o $((ZST * ZSECT)) -c 1 "$ZDEV" || return 1
+	expect_cond $ZST fu
+}
+case_reset_em() {
+	need_zdev || return 1
+	must blkzone reset -o $((ZST * ZSECT)) -c 1 "$ZDEV" || return 1
+	expect_cond $ZST em || return 1
+	expect_eq "write pointer after reset" "$Z_WP" 0
+}
+
+# --- data path -------------------------------------------------------------------
+ZDDZ=1	# the zone for dd tests
+
+case_dd_readback() {
+	local n=$((1048576 / P_lba))
+	need_zdev || return 1
+	zreset $ZDDZ 1 || return 1
+	rand_file "$WORK/pat" 1048576 || return 1
+	write_lbas $ZDDZ 0 $n "$WORK/pat" || return 1
+	must $DD if="$ZDEV" of="$WORK/back" bs="$P_lba" count=$n \
+		skip=$((ZDDZ * ZLBAS)) iflag=direct status=none || return 1
+	must $CMP "$WORK/pat" "$WORK/back" || return 1
+	zone_info $ZDDZ || return 1
+	expect_eq "write pointer (sectors from zone start)" "$Z_WP" $((1048576 / 512))
+}
+
+# A write one block past the write pointer is refused and moves nothing; the
+# same write at the write pointer then works (so the refusal was about it).
+case_write_off_wp() {
+	local wp dm
+	need_zdev || return 1
+	zone_info $ZDDZ || return 1
+	[ "$Z_WP" -gt 0 ] || fail "zone $ZDDZ is empty: the previous case did not write" || return 1
+	wp=$((Z_WP * 512 / P_lba))
+	rand_file "$WORK/blk" "$P_lba" || return 1
+	dm=$(dmesg_lines)
+	must_fail write_lbas $ZDDZ $((wp + 1)) 1 "$WORK/blk" || return 1
+	expect_nvme_status 0x1 0xbc "$dm" || return 1
+	zone_info $ZDDZ || return 1
+	expect_eq "write pointer after the refused write" $((Z_WP * 512 / P_lba)) $wp || return 1
+	write_lbas $ZDDZ $wp 1 "$WORK/blk" || return 1
+	zone_info $ZDDZ || return 1
+	expect_eq "write pointer after a write at it" $((Z_WP * 512 / P_lba)) $((wp + 1))
+}
+
+# Fill a zone to its capacity: it becomes full, and one more block is refused.
+ZCAPZ=2
+case_write_past_cap() {
+	local bs=65536 dm
+	need_zdev || return 1
+	[ "$P_zcap" -lt "$P_zsize" ] ||
+		skip "zone capacity equals zone size (the reference target refuses zcap < zsize)" || return $?
+	[ $((P_zcap % bs)) -eq 0 ] || bs=$P_lba
+	zreset $ZCAPZ 1 || return 1
+	must $DD if=/dev/zero of="$ZDEV" bs=$bs count=$((P_zcap / bs)) \
+		seek=$((ZCAPZ * P_zsize / bs)) oflag=direct status=none || return 1
+	expect_cond $ZCAPZ fu || return 1
+	rand_file "$WORK/blk" "$P_lba" || return 1
+	dm=$(dmesg_lines)
+	must_fail write_lbas $ZCAPZ $((P_zcap / P_lba)) 1 "$WORK/blk" || return 1
+	expect_nvme_status 0x1 0xb9 "$dm" || return 1
+	zreset $ZCAPZ 1
+}
+
+ZLIM=8	# first zone of the open/active limit tests
+
+case_max_open_rejected() {
+	local i dm
+	need_zdev || return 1
+	[ "$P_mor" -gt 0 ] || skip "no open zone limit configured" || return $?
+	[ $((ZLIM + P_mor + 1)) -le "$P_zones" ] || skip "not enough zones" || return $?
+	zreset || return 1
+	i=0
+	while [ $i -lt "$P_mor" ]; do
+		must blkzone open -o $(((ZLIM + i) * ZSECT)) -c 1 "$ZDEV" ||
+			fail "explicit open $((i + 1)) of $P_mor failed" || return 1
+		i=$((i + 1))
+	done
+	expect_cond $((ZLIM + P_mor - 1)) oe || return 1
+	dm=$(dmesg_lines)
+	must_fail blkzone open -o $(((ZLIM + P_mor) * ZSECT)) -c 1 "$ZDEV" || return 1
+	expect_nvme_status 0x1 0xbe "$dm" || return 1
+	expect_cond $((ZLIM + P_mor)) em || return 1
+	zreset
+}
+
+# Closed zones stay active: with max-active zones written and closed, a
+# write to an empty zone is refused; after one reset it is accepted.
+case_max_active_rejected() {
+	local i dm
+	need_zdev || return 1
+	[ "$P_mar" -gt 0 ] || skip "no active zone limit configured" || return $?
+	[ $((ZLIM + P_mar + 1)) -le "$P_zones" ] || skip "not enough zones" || return $?
+	zreset || return 1
+	rand_file "$WORK/blk" "$P_lba" || return 1
+	i=0
+	while [ $i -lt "$P_mar" ]; do
+		write_lbas $((ZLIM + i)) 0 1 "$WORK/blk" ||
+			fail "write to zone $((ZLIM + i)) ($((i + 1)) of $P_mar active) failed" || return 1
+		must blkzone close -o $(((ZLIM + i) * ZSECT)) -c 1 "$ZDEV" || return 1
+		i=$((i + 1))
+	done
+	expect_cond $((ZLIM + P_mar - 1)) cl || return 1
+	dm=$(dmesg_lines)
+	must_fail write_lbas $((ZLIM + P_mar)) 0 1 "$WORK/blk" || return 1
+	expect_nvme_status 0x1 0xbd "$dm" || return 1
+	zreset $ZLIM 1 || return 1
+	write_lbas $((ZLIM + P_mar)) 0 1 "$WORK/blk" || return 1
+	zreset
+}
+
+# Zone Append through nvme-cli: the assigned LBA is the write pointer.
+ZAPP=3
+case_zone_append() {
+	local zslba wp out got i
+	need_zdev || return 1
+	zreset $ZAPP 1 || return 1
+	rand_file "$WORK/pat" $((3 * P_lba)) || return 1
+	write_lbas $ZAPP 0 3 "$WORK/pat" || return 1
+	zslba=$((ZAPP * ZLBAS))
+	rand_file "$WORK/blk" "$P_lba" || return 1
+	for i in 1 2; do
+		zone_info $ZAPP || return 1
+		wp=$((zslba + Z_WP * 512 / P_lba))
+		out=$(nvme zns zone-append "$ZDEV" -s $zslba -z "$P_lba" -d "$WORK/blk" 2>&1)
+		echo "$out"
+		got=$(printf '%s' "$out" | sed -n 's/.*appended data to LBA \(0x\)\{0,1\}\([0-9a-fA-F]*\).*/\2/p')
+		[ -n "$got" ] || fail "zone-append $i: $out" || return 1
+		expect_eq "zone-append $i LBA" $((0x$got)) $wp || return 1
+		must $DD if="$ZDEV" of="$WORK/back" bs="$P_lba" count=1 skip=$wp \
+			iflag=direct status=none || return 1
+		must $CMP "$WORK/blk" "$WORK/back" || return 1
+	done
+	zone_info $ZAPP || return 1
+	expect_eq "write pointer after 3 writes and 2 appends" $((Z_WP * 512 / P_lba)) 5
+}
+
+# fio write + crc32c verify over FIO_ZONES zones from zone FIRST; every zone
+# written must end up full (so the job cannot pass without writing).
+# The block size stays within max_sectors: Linux 6.1 splits larger writes,
+# and split zoned writes at queue depth > 1 can reach the device out of order
+# (seen with null_blk's default 255-sector limit: 248 + 8 sector fragments).
+fio_verify() { # ENGINE FIRST
+	local n=$P_fio_zones i bs=131072 max
+	need_zdev || return 1
+	[ $(($2 + n)) -le "$P_zones" ] || skip "not enough zones" || return $?
+	must sh -c "echo mq-deadline > /sys/block/${ZDEV#/dev/}/queue/scheduler" || return 1
+	echo "scheduler: $(qattr "$ZDEV" scheduler)"
+	max=$(($(qattr "$ZDEV" max_sectors_kb) * 1024))
+	while [ $bs -gt "$max" ] && [ $bs -gt "$P_lba" ]; do bs=$((bs / 2)); done
+	zreset "$2" "$n" || return 1
+	must with_timeout 300 $FIO --name="zbd-$1" --filename="$ZDEV" --direct=1 \
+		--zonemode=zbd --ioengine="$1" --iodepth=8 --rw=write --bs=$bs \
+		--offset=$(($2 * P_zsize)) --size=$((n * P_zsize)) \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--output-format=normal || return 1
+	i=0
+	while [ $i -lt "$n" ]; do
+		expect_cond $(($2 + i)) fu || return 1
+		i=$((i + 1))
+	done
+	zreset "$2" "$n"
+}
+case_fio_uring() { fio_verify io_uring 16; }
+case_fio_libaio() { fio_verify libaio $((16 + P_fio_zones)); }
+
+# --- file systems -------------------------------------------------------------------
+fs_files() { # DIR: write a few files of random data and record their checksums
+	local d=$1
+	must mkdir -p "$d/dir/sub" || return 1
+	rand_file "$d/big" $((8 << 20)) || return 1
+	rand_file "$d/dir/mid" $((1 << 20)) || return 1
+	rand_file "$d/dir/sub/small" 4096 || return 1
+	echo "hello zoned world" > "$d/dir/text" || return 1
+	(cd "$d" && $SHA256SUM big dir/mid dir/sub/small dir/text) > "$WORK/sums"
+	cat "$WORK/sums"
+}
+fs_check() {
+	(cd "$1" && must $SHA256SUM -c "$WORK/sums")
+}
+
+case_btrfs() {
+	need_zdev || return 1
+	mkdir -p $MNT
+	must with_timeout 120 mkfs.btrfs -f -O zoned -d single -m single "$ZDEV" || return 1
+	must with_timeout 60 mount -t btrfs "$ZDEV" $MNT || return 1
+	fs_files $MNT || { umount $MNT; return 1; }
+	must sync || return 1
+	must with_timeout 60 umount $MNT || return 1
+	must with_timeout 60 mount -t btrfs "$ZDEV" $MNT || return 1
+	fs_check $MNT || { umount $MNT; return 1; }
+	must with_timeout 60 umount $MNT
+}
+
+# f2fs keeps its metadata on the main (first positional) device, which must
+# take random writes: the regular namespace; -c adds the zoned one.
+case_f2fs() {
+	need_zdev || return 1
+	need_rdev || return $?
+	mkdir -p $MNT
+	must with_timeout 120 mkfs.f2fs -f -m -c "$ZDEV" "$RDEV" || return 1
+	must with_timeout 60 mount -t f2fs "$RDEV" $MNT || return 1
+	fs_files $MNT || { umount $MNT; return 1; }
+	must sync || return 1
+	must with_timeout 60 umount $MNT || return 1
+	must with_timeout 60 mount -t f2fs "$RDEV" $MNT || return 1
+	fs_check $MNT || { umount $MNT; return 1; }
+	must with_timeout 60 umount $MNT
+}
+
+# --- digests ------------------------------------------------------------------------
+# The host refuses the connection if the target does not echo the digests it
+# asked for (nvme_tcp_init_connection), so a connect here means both are on.
+case_connect_digests() { connect -g -G; }
+case_fio_digests() { fio_verify io_uring 16; }
+
+case_kernel_log() {
+	local bad
+	bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|refcount_t')
+	[ -z "$bad" ] || { dmesg | grep -B 2 -A 20 -E 'WARNING:|BUG:|Oops' | head -n 60; fail "kernel warnings/oopses in dmesg"; }
+}
+
+# --- main ---------------------------------------------------------------------------
+main() {
+	local tapdev
+	load_params
+	mkdir -p "$WORK"
+	if [ "$P_mode" = reference ]; then
+		P_addr=127.0.0.1
+	fi
+	ZSECT=$((P_zsize / 512))
+	ZLBAS=$((P_zsize / P_lba))
+
+	tapdev=${ZNST_TAP:-/dev/ttyS1}
+	if [ -c "$tapdev" ] && stty -F "$tapdev" raw -echo 2>/dev/null; then
+		exec 3>"$tapdev"
+	else
+		exec 3>&1
+	fi
+	echo "znst guest suite: mode=$P_mode target=$P_addr:$P_port nqn=$P_nqn zones=$P_zones" \
+		"zsize=$P_zsize zcap=$P_zcap mor=$P_mor mar=$P_mar append=$P_append lba=$P_lba conv=$P_conv"
+
+	run_case "guest setup: modules, configfs, network" case_setup
+	if [ "$P_mode" = reference ]; then
+		run_case "reference target: nvmet-tcp over zoned null_blk on $P_addr:$P_port" \
+			case_reference_target
+	fi
+	run_case "nvme discover lists the subsystem NQN" case_discover
+	run_case "nvme connect -t tcp" case_connect
+	run_case "zoned namespace: queue/zoned is host-managed" case_zoned_model
+	run_case "zoned namespace: chunk_sectors is the zone size" case_chunk_sectors
+	run_case "zoned namespace: nr_zones" case_nr_zones
+	run_case "zoned namespace: max_open_zones" case_max_open
+	run_case "zoned namespace: max_active_zones" case_max_active
+	run_case "zoned namespace: zone_append_max_bytes" case_append_max
+	run_case "zoned namespace: logical_block_size" case_lba_size
+	run_case "regular namespace: zoned none, configured size" case_regular_ns
+	run_case "regular namespace: random-offset write and read-back" case_regular_io
+	run_case "nvme zns id-ctrl" case_zns_id_ctrl
+	run_case "nvme zns id-ns: zsze, mor, mar" case_zns_id_ns
+	run_case "nvme zns report-zones: count, capacity, start LBAs, types" case_zns_report
+	run_case "zbd report shows the zone capacity" case_zbd_report
+	run_case "blkzone open: explicitly opened (oe)" case_open_oe
+	run_case "write to an empty zone: implicitly opened (oi)" case_write_oi
+	run_case "blkzone close: closed (cl)" case_close_cl
+	run_case "blkzone finish: full (fu)" case_finish_fu
+	run_case "blkzone reset: empty (em), write pointer at zone start" case_reset_em
+	run_case "dd O_DIRECT write at zone start, read back and compare" case_dd_readback
+	run_case "write one block past the write pointer rejected" case_write_off_wp
+	run_case "write past the zone capacity rejected, zone full" case_write_past_cap
+	run_case "explicit open past max-open rejected" case_max_open_rejected
+	run_case "write to a new zone past max-active rejected" case_max_active_rejected
+	run_case "nvme zns zone-append returns the write pointer" case_zone_append
+	run_case "fio zbd write+verify crc32c, io_uring, iodepth 8" case_fio_uring
+	run_case "fio zbd write+verify crc32c, libaio, iodepth 8" case_fio_libaio
+	run_case "btrfs zoned: mkfs, write, remount, checksums" case_btrfs
+	run_case "f2fs on regular + zoned namespace: mkfs, write, remount, checksums" case_f2fs
+	run_case "nvme disconnect" case_disconnect
+	run_case "nvme connect with header and data digest (-g -G)" case_connect_digests
+	run_case "fio zbd write+verify over the digest connection" case_fio_digests
+	run_case "final nvme disconnect" case_disconnect
+	run_case "guest kernel log has no warnings or oopses" case_kernel_log
+
+	tap "1..$T"
+	echo "znst guest suite: $T cases, $FAILED failed ($(now) s)"
+	exec 3>&-	# the last close drains the UART before power-off
+}
+
+# Sourced with ZNST_SOURCE_ONLY=1: just define the functions (debugging).
+[ -n "${ZNST_SOURCE_ONLY:-}" ] && return 0
+
+if [ $$ -eq 1 ]; then
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	main
+	sync
+	sleep 1
+	poweroff -f
+	echo o > /proc/sysrq-trigger
+	sleep 60
+else
+	main "$@"
+fi

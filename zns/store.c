@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* RAM store: lazily backed anonymous mapping, see store.h. */
+#include "zns/store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int znst_store_init(struct znst_store *st, uint64_t size)
+{
+	void *p;
+
+	memset(st, 0, sizeof(*st));
+	st->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	if (size == 0)
+		return 0;
+	if (size > SIZE_MAX)
+		return -ERANGE;
+	/* Address space only: pages are allocated on first write. */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	st->base = p;
+	st->size = size;
+	return 0;
+}
+
+void znst_store_fini(struct znst_store *st)
+{
+	if (st->base)
+		munmap(st->base, st->size);
+	st->base = NULL;
+	st->size = 0;
+}
+
+void znst_store_write(struct znst_store *st, uint64_t off, const void *buf,
+		      size_t len)
+{
+	assert(off <= st->size && len <= st->size - off);
+	memcpy(st->base + off, buf, len);
+}
+
+void znst_store_read(const struct znst_store *st, uint64_t off, void *buf,
+		     size_t len)
+{
+	assert(off <= st->size && len <= st->size - off);
+	memcpy(buf, st->base + off, len);
+}
+
+void znst_store_discard(struct znst_store *st, uint64_t off, uint64_t len)
+{
+	uint64_t pg = st->page_size;
+	uint64_t start, end;
+
+	assert(off <= st->size && len <= st->size - off);
+	start = (off + pg - 1) & ~(pg - 1);
+	end = (off + len) & ~(pg - 1);
+	if (start >= end) {
+		memset(st->base + off, 0, len);
+		return;
+	}
+	memset(st->base + off, 0, start - off);
+	memset(st->base + end, 0, off + len - end);
+	/* MADV_DONTNEED on private anonymous memory: zero-fill on next touch. */
+	if (madvise(st->base + start, end - start, MADV_DONTNEED) != 0)
+		memset(st->base + start, 0, end - start);
+}
