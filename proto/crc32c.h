@@ -2,8 +2,8 @@
 /*
  * CRC32C (Castagnoli), the NVMe/TCP header and data digest
  * (NVMe TCP transport 1.0, 3.6.1).  Uses the SSE4.2 crc32 instruction when
- * the CPU has it (checked once, result kept in a const-after-init table
- * pointer), a slicing-by-8 table otherwise.  No I/O, no allocation.
+ * the CPU has it (__builtin_cpu_supports, cached by the compiler runtime),
+ * a slicing-by-8 table otherwise.  No I/O, no allocation.
  */
 #ifndef ZNST_PROTO_CRC32C_H
 #define ZNST_PROTO_CRC32C_H

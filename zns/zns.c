@@ -31,47 +31,52 @@ struct zns_transition {
 #define FAIL(sc)	{ .status = (sc) }
 
 static const struct zns_transition zns_table[ZNS_ACT_NR][ZNS_ZS_NR] = {
-	/* ZNS 1.1 4.4.3.2.4 Open Zone */
+	/*
+	 * ZNS 1.1 3.4.3.1.1-4 item c): open, close, finish and reset of a
+	 * read-only or offline zone abort with Invalid Zone State Transition
+	 * (Zone Is Read Only / Offline are for writes, 2.1.1.2.1.1).
+	 */
+	/* 3.4.3.1.3 Open Zone */
 	[ZNS_ACT_OPEN] = {
 		[ZNS_ZS_EMPTY]		= TO(ZNS_ZS_EXP_OPEN),
 		[ZNS_ZS_IMP_OPEN]	= TO(ZNS_ZS_EXP_OPEN),
 		[ZNS_ZS_EXP_OPEN]	= NOOP(ZNS_ZS_EXP_OPEN),
 		[ZNS_ZS_CLOSED]		= TO(ZNS_ZS_EXP_OPEN),
 		[ZNS_ZS_FULL]		= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
-		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_READ_ONLY),
-		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_OFFLINE),
+		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
+		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
 	},
-	/* 4.4.3.2.1 Close Zone */
+	/* 3.4.3.1.1 Close Zone */
 	[ZNS_ACT_CLOSE] = {
 		[ZNS_ZS_EMPTY]		= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
 		[ZNS_ZS_IMP_OPEN]	= TO(ZNS_ZS_CLOSED),
 		[ZNS_ZS_EXP_OPEN]	= TO(ZNS_ZS_CLOSED),
 		[ZNS_ZS_CLOSED]		= NOOP(ZNS_ZS_CLOSED),
 		[ZNS_ZS_FULL]		= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
-		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_READ_ONLY),
-		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_OFFLINE),
+		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
+		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
 	},
-	/* 4.4.3.2.2 Finish Zone */
+	/* 3.4.3.1.2 Finish Zone */
 	[ZNS_ACT_FINISH] = {
 		[ZNS_ZS_EMPTY]		= TO(ZNS_ZS_FULL),
 		[ZNS_ZS_IMP_OPEN]	= TO(ZNS_ZS_FULL),
 		[ZNS_ZS_EXP_OPEN]	= TO(ZNS_ZS_FULL),
 		[ZNS_ZS_CLOSED]		= TO(ZNS_ZS_FULL),
 		[ZNS_ZS_FULL]		= NOOP(ZNS_ZS_FULL),
-		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_READ_ONLY),
-		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_OFFLINE),
+		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
+		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
 	},
-	/* 4.4.3.2.5 Reset Zone */
+	/* 3.4.3.1.4 Reset Zone */
 	[ZNS_ACT_RESET] = {
 		[ZNS_ZS_EMPTY]		= NOOP(ZNS_ZS_EMPTY),
 		[ZNS_ZS_IMP_OPEN]	= TO(ZNS_ZS_EMPTY),
 		[ZNS_ZS_EXP_OPEN]	= TO(ZNS_ZS_EMPTY),
 		[ZNS_ZS_CLOSED]		= TO(ZNS_ZS_EMPTY),
 		[ZNS_ZS_FULL]		= TO(ZNS_ZS_EMPTY),
-		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_READ_ONLY),
-		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_OFFLINE),
+		[ZNS_ZS_READ_ONLY]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
+		[ZNS_ZS_OFFLINE]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
 	},
-	/* 4.4.3.2.3 Offline Zone: only a read-only zone may be taken offline */
+	/* 3.4.3.1.5 Offline Zone: only a read-only zone may be taken offline */
 	[ZNS_ACT_OFFLINE] = {
 		[ZNS_ZS_EMPTY]		= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
 		[ZNS_ZS_IMP_OPEN]	= FAIL(NVME_SC_ZONE_INVALID_TRANSITION),
@@ -310,7 +315,8 @@ int zns_ns_init(struct zns_ns *ns, const struct zns_params *p)
 
 	ns->zones = calloc(p->nr_zones, sizeof(*ns->zones));
 	ns->open_list = calloc(p->nr_zones, sizeof(*ns->open_list));
-	if (!ns->zones || !ns->open_list) {
+	ns->scratch = calloc(p->nr_zones, sizeof(*ns->scratch));
+	if (!ns->zones || !ns->open_list || !ns->scratch) {
 		ret = -ENOMEM;
 		goto free_arrays;
 	}
@@ -330,6 +336,7 @@ int zns_ns_init(struct zns_ns *ns, const struct zns_params *p)
 free_store:
 	znst_store_fini(&ns->store);
 free_arrays:
+	free(ns->scratch);
 	free(ns->open_list);
 	free(ns->zones);
 	ns->zones = NULL;
@@ -343,10 +350,12 @@ void zns_ns_fini(struct zns_ns *ns)
 		return;
 	pthread_mutex_destroy(&ns->lock);
 	znst_store_fini(&ns->store);
+	free(ns->scratch);
 	free(ns->open_list);
 	free(ns->zones);
 	ns->zones = NULL;
 	ns->open_list = NULL;
+	ns->scratch = NULL;
 }
 
 static struct zns_zone *zone_of(struct zns_ns *ns, uint64_t lba)
@@ -489,14 +498,18 @@ nvme_status zns_mgmt_send(struct zns_ns *ns, uint64_t slba,
 	if (!all) {
 		st = zone_apply(ns, zone_of(ns, slba), act);
 	} else {
+		uint32_t nr = 0;
+
+		/* Select All acts on the zones in the named states when the
+		 * command starts; zones it changes on the way (an implicit
+		 * close) are not picked up again. */
+		for (uint32_t i = 0; i < ns->p.nr_zones; i++)
+			if (zns_select_all_mask[act] & (1u << ns->zones[i].state))
+				ns->scratch[nr++] = i;
 		if (act == ZNS_ACT_OPEN)
 			st = open_all_check(ns);
-		for (uint32_t i = 0; !st && i < ns->p.nr_zones; i++) {
-			struct zns_zone *z = &ns->zones[i];
-
-			if (zns_select_all_mask[act] & (1u << z->state))
-				st = zone_apply(ns, z, act);
-		}
+		for (uint32_t i = 0; !st && i < nr; i++)
+			st = zone_apply(ns, &ns->zones[ns->scratch[i]], act);
 	}
 	pthread_mutex_unlock(&ns->lock);
 	return st ? st | NVME_STATUS_DNR : st;

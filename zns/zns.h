@@ -68,6 +68,7 @@ struct zns_ns {
 	uint32_t		zone_shift;	/* log2(zone_size) */
 	struct zns_zone		*zones;
 	uint32_t		*open_list;	/* indices of opened zones */
+	uint32_t		*scratch;	/* Select All work list */
 	struct zns_counters	cnt;
 	uint64_t		lru_clock;
 	struct znst_store	store;
