@@ -568,7 +568,7 @@ void znst_config_defaults(struct znst_config *cfg)
 		.nqn = ZNST_DEFAULT_NQN,
 		.lba_size = 4096,
 		.zoned = {
-			.nr_zones = 256,
+			.nr_zones = 64,
 			.zone_size = 64 * SZ_M,
 			.zone_cap = 48 * SZ_M,
 			/* open < active, so implicitly opening a zone can

@@ -230,7 +230,7 @@ static const struct cli_case cli_cases[] = {
 	/* Defaults and each option. */
 	{ "defaults", { NULL }, ZNST_CLI_RUN,
 	  .chk = { CHK(listen_port, 4420), CHK(lba_size, 4096),
-		   CHK(zoned.nr_zones, 256), CHK(zoned.zone_size, 64 * M),
+		   CHK(zoned.nr_zones, 64), CHK(zoned.zone_size, 64 * M),
 		   CHK(zoned.zone_cap, 48 * M), CHK(zoned.max_open, 12),
 		   CHK(zoned.max_active, 14), CHK(zoned.zone_append_max, 128 * K) },
 	  .str = { STR(listen_addr, "127.0.0.1"), STR(nqn, ZNST_DEFAULT_NQN) } },
@@ -266,7 +266,7 @@ static const struct cli_case cli_cases[] = {
 	{ "both limits 0 = unlimited", { "--max-open", "0", "--max-active", "0" },
 	  ZNST_CLI_RUN, .chk = { CHK(zoned.max_open, 0),
 	  CHK(zoned.max_active, 0) } },
-	{ "--max-open only, active unlimited", { "--max-active", "0", "--max-open", "200" },
+	{ "--max-open only, active unlimited", { "--max-active", "0", "--max-open", "50" },
 	  ZNST_CLI_RUN, .chk = { CHK(zoned.max_open, 200) } },
 	{ "--lba-size 512", { "--lba-size", "512", "--zone-size", "1M",
 	  "--zone-cap", "768K" }, ZNST_CLI_RUN, .chk = { CHK(lba_size, 512),
@@ -654,7 +654,7 @@ static const struct file_case file_cases[] = {
 	  ZNST_CLI_RUN, .chk = { CHK(zoned.zone_size, 32 * M),
 	    CHK(zoned.zone_cap, 12 * M) }, .str = { STR(nqn, "nqn.2024-01.test:cli") } },
 	{ "empty file keeps defaults", "", { "-c", "@FILE" }, ZNST_CLI_RUN,
-	  .chk = { CHK(zoned.nr_zones, 256), CHK(zoned.zone_size, 64 * M) } },
+	  .chk = { CHK(zoned.nr_zones, 64), CHK(zoned.zone_size, 64 * M) } },
 	{ "indented keys are not continuations",
 	  "[zoned]\n  zones = 128\n\tmax_open = 10\n", { "-c", "@FILE" },
 	  ZNST_CLI_RUN, .chk = { CHK(zoned.nr_zones, 128),
@@ -757,7 +757,7 @@ static void test_file_atomic(struct tap *t)
 	}
 	rc = znst_config_load_file(&cfg, path, err, sizeof(err));
 	unlink(path);
-	tap_result(t, rc == -EINVAL && cfg.zoned.nr_zones == 256,
+	tap_result(t, rc == -EINVAL && cfg.zoned.nr_zones == 64,
 		   "failed file leaves config alone (rc %d, zones %u)", rc,
 		   cfg.zoned.nr_zones);
 }
@@ -808,7 +808,7 @@ static void test_defaults_and_describe(struct tap *t)
 
 	znst_config_describe(&cfg, buf, sizeof(buf));
 	tap_result(t, strstr(buf, "listen " ZNST_DEFAULT_LISTEN ",") &&
-		      strstr(buf, "256 zones x 64M (cap 48M), max open 12, max active 14") &&
+		      strstr(buf, "64 zones x 64M (cap 48M), max open 12, max active 14") &&
 		      strstr(buf, "conventional: 1G") && !strchr(buf, '\n'),
 		   "describe defaults: %s", buf);
 

@@ -25,7 +25,7 @@
 #   ZNST_VM_ZONES, _ZONE_SIZE, _ZONE_CAP, _MAX_OPEN, _MAX_ACTIVE, _LBA_SIZE,
 #   _CONV_SIZE, _APPEND_MAX, _FIO_ZONES   the geometry given to the daemon and
 #                    expected by the guest (64, 64M, 48M, 8, 12, 4096, 512M,
-#                    unset = not passed, 4)
+#                    128K, 4)
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,7 +71,7 @@ max_open=${ZNST_VM_MAX_OPEN:-8}
 max_active=${ZNST_VM_MAX_ACTIVE:-12}
 lba_size=${ZNST_VM_LBA_SIZE:-4096}
 conv_size=${ZNST_VM_CONV_SIZE:-512M}
-append_max=${ZNST_VM_APPEND_MAX:-}
+append_max=${ZNST_VM_APPEND_MAX:-128K}
 fio_zones=${ZNST_VM_FIO_ZONES:-4}
 if [[ $mode == reference ]]; then
 	# nvmet over null_blk: zcap == zsize, no regular namespace, and the
