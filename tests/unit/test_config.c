@@ -267,7 +267,7 @@ static const struct cli_case cli_cases[] = {
 	  ZNST_CLI_RUN, .chk = { CHK(zoned.max_open, 0),
 	  CHK(zoned.max_active, 0) } },
 	{ "--max-open only, active unlimited", { "--max-active", "0", "--max-open", "50" },
-	  ZNST_CLI_RUN, .chk = { CHK(zoned.max_open, 200) } },
+	  ZNST_CLI_RUN, .chk = { CHK(zoned.max_open, 50) } },
 	{ "--lba-size 512", { "--lba-size", "512", "--zone-size", "1M",
 	  "--zone-cap", "768K" }, ZNST_CLI_RUN, .chk = { CHK(lba_size, 512),
 	  CHK(zoned.zone_size, 1 * M), CHK(zoned.zone_cap, 768 * K) } },
