@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Sourced (bash) by scripts/install-deps.sh and tests/vm/build-image.sh:
 # install the Debian packages of a list that are missing, quietly.
 #

@@ -232,8 +232,9 @@ void req_complete(struct znst_req *req)
 		req_release(req);
 		return;
 	}
-	if (req->status)
-		req->c2h_len = 0;
+	/* A successful controller-to-host command returns its whole buffer;
+	 * a failed one returns no data. */
+	req->c2h_len = !req->status && req->dir == XFER_C2H ? req->data_len : 0;
 	if (!req->ns) {
 		conn_submit_response(req);
 		return;
@@ -865,8 +866,9 @@ void conn_close(struct znst_conn *c, const char *why)
 		c->ctrl = NULL;
 		ctrl_put(ctrl);
 	}
+	/* Freed later by conn_maybe_free() at a safe point of the reactor
+	 * loop, never here: callers up the stack still hold @c. */
 	shutdown(c->fd, SHUT_RDWR);
-	conn_maybe_free(c);
 }
 
 void conn_maybe_free(struct znst_conn *c)

@@ -145,10 +145,10 @@ struct znst_req {
 	struct dlq_node		dl;
 	struct znst_tx		tx;
 	/* wire images built at completion (header + digest + padding) */
-	uint8_t			c2h_hdr[NVME_TCP_DATA_HLEN + 4 + 128];	/* + HPDA pad */
-	uint8_t			rsp_hdr[NVME_TCP_RSP_HLEN + 16 + 4];
+	uint8_t			c2h_hdr[NVME_TCP_DATA_HLEN + 4 + 128] __attribute__((aligned(8)));	/* + HPDA pad */
+	uint8_t			rsp_hdr[NVME_TCP_RSP_HLEN + 16 + 4] __attribute__((aligned(8)));
 	uint8_t			ddgst[4];
-	uint8_t			r2t_hdr[NVME_TCP_R2T_HLEN + 4];
+	uint8_t			r2t_hdr[NVME_TCP_R2T_HLEN + 4] __attribute__((aligned(8)));
 	struct znst_tx		r2t_tx;
 };
 
@@ -162,7 +162,7 @@ enum znst_rx_phase {
 /* Receive state machine of one connection (see conn.c). */
 struct znst_conn_rx {
 	enum znst_rx_phase	phase;
-	uint8_t			hdr[256];	/* PDO is 8 bits: a header fits */
+	uint8_t			hdr[256] __attribute__((aligned(8)));	/* PDO is 8 bits: a header fits */
 	uint32_t		hdr_have, hdr_need;
 	uint32_t		data_len, data_have;
 	uint8_t			*dst;
@@ -222,7 +222,7 @@ struct znst_conn {
 	struct msghdr		send_msg;
 	uint32_t		send_len;
 	struct znst_tx		own_tx;		/* ICResp / TermReq */
-	uint8_t			own_buf[NVME_TCP_IC_HLEN + NVME_TCP_TERM_MAX_DATA];
+	uint8_t			own_buf[NVME_TCP_IC_HLEN + NVME_TCP_TERM_MAX_DATA] __attribute__((aligned(8)));
 	int			ops_inflight;	/* io_uring ops referencing us */
 	uint64_t		created_ns;
 };

@@ -36,8 +36,6 @@ static void exec_read(struct znst_req *req)
 		znst_store_read(&ns->store, slba << ns->lba_shift, req->data,
 				req->data_len);
 	}
-	if (!st)
-		req->c2h_len = req->data_len;
 	req_done(req, st);
 }
 
@@ -111,8 +109,6 @@ static void exec_zone_recv(struct znst_req *req)
 	st = zns_report(&req->ns->zoned, nvme_sqe_slba(&req->cmd),
 			nvme_zrasf_of(&req->cmd), nvme_zra_partial(&req->cmd),
 			req->data, req->data_len);
-	if (!st)
-		req->c2h_len = req->data_len;
 	req_done(req, st);
 }
 

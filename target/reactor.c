@@ -327,6 +327,7 @@ static void tick(struct znst_reactor *r, uint64_t now)
 	for (; c; c = next) {
 		next = c->next;
 		conn_tick(c, now);
+		conn_maybe_free(c);
 	}
 }
 
@@ -433,6 +434,7 @@ static void drain(struct znst_reactor *r)
 	for (c = r->conns; c; c = next) {
 		next = c->next;
 		conn_close(c, "daemon shutting down");
+		conn_maybe_free(c);
 	}
 	for (int i = 0; i < 40 && r->conns; i++) {
 		struct io_uring_cqe *cqe;

@@ -280,7 +280,7 @@ case_discover() {
 # find_devices: CTRL, ZDEV and RDEV of the controller connected to P_nqn.
 find_devices() {
 	local c b
-	CTRL= ZDEV= RDEV=
+	CTRL='' ZDEV='' RDEV=''
 	for c in /sys/class/nvme/nvme*; do
 		[ -r "$c/subsysnqn" ] || continue
 		[ "$(cat "$c/subsysnqn")" = "$P_nqn" ] || continue
@@ -333,7 +333,7 @@ disconnect() {
 		fail "/sys/class/nvme/$CTRL still exists after disconnect" || return 1
 	fi
 	[ ! -b "$ZDEV" ] || fail "$ZDEV still exists after disconnect" || return 1
-	CTRL= ZDEV= RDEV=
+	CTRL='' ZDEV='' RDEV=''
 }
 
 case_disconnect() { need_zdev || return 1; disconnect; }

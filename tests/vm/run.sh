@@ -131,7 +131,7 @@ if [[ $accel == kvm && ! -w /dev/kvm ]]; then
 	skip_all "ZNST_VM_ACCEL=kvm but /dev/kvm is not usable"
 fi
 
-qpid= dpid=
+qpid='' dpid=''
 cleanup() {
 	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null
 	[[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
@@ -149,8 +149,8 @@ port_in_use() { # PORT: bound by any TCP socket here (IPv4 or IPv6)
 	grep -q -- "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 free_port() {
-	local p i
-	for i in $(seq 1 200); do
+	local p
+	for _ in $(seq 1 200); do
 		p=$((20000 + RANDOM % 40000))
 		port_in_use "$p" || { echo "$p"; return 0; }
 	done
@@ -175,7 +175,7 @@ if [[ $mode == daemon ]]; then
 	       --conv-size "$conv_size")
 	[[ -n $append_max ]] && dargs+=(--zone-append-max "$append_max")
 	started=
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(free_port) || { echo "run.sh: no free port" >&2; exit 1; }
 		echo "\$ $daemon --listen 127.0.0.1:$port ${dargs[*]} ${extra[*]}" > "$logdir/daemon.log"
 		"$daemon" --listen "127.0.0.1:$port" "${dargs[@]}" "${extra[@]}" \
@@ -240,7 +240,7 @@ timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
 	< /dev/null > "$logdir/qemu.log" 2>&1 &
 qpid=$!
 
-guest_plan= guest_cases=0 consumed=0
+guest_plan='' guest_cases=0 consumed=0
 handle_line() {
 	local line=${1%$'\r'}
 	consumed=$((consumed + 1))

@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The single test command: dependencies, a -Werror build, the unit tests and
+# the real-Linux-host VM suite.  Every test case is printed as
+#   PASS|FAIL|SKIP <suite>/<program>: <n> - <name> [# reason]
+# and the last line is "N passed, N failed" (skips on the line before).
+# Exit status: 0 if nothing failed.
+#
+# Environment: ZNST_NO_INSTALL=1 skips scripts/install-deps.sh;
+# ZNST_NO_VM=1 skips the VM suite (reported as a skip); ZNST_BUILD_DIR
+# (default build); the ZNST_VM_* variables of tests/vm/run.sh.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+builddir=${ZNST_BUILD_DIR:-build}
+
+passed=0 failed=0 skipped=0
+t0=$SECONDS
+
+stage() { printf '\n=== %s\n' "$*"; }
+
+# count_tap SUITE: TAP on stdin -> PASS/FAIL/SKIP lines, counted; comment and
+# transcript lines pass through.  Prints the number of cases on fd 3.
+count_tap() {
+	local suite=$1 line st rest cases=0
+	while IFS= read -r line; do
+		if [[ $line =~ ^(not\ ok|ok)\ +([0-9]+)\ *(.*)$ ]]; then
+			st=${BASH_REMATCH[1]} rest="${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+			cases=$((cases + 1))
+			if [[ $st == "not ok" ]]; then
+				echo "FAIL $suite: $rest"
+				failed=$((failed + 1))
+			elif [[ $rest =~ \#\ *[Ss][Kk][Ii][Pp] ]]; then
+				echo "SKIP $suite: $rest"
+				skipped=$((skipped + 1))
+			else
+				echo "PASS $suite: $rest"
+				passed=$((passed + 1))
+			fi
+		elif [[ $line =~ ^1\.\.0 ]]; then
+			echo "SKIP $suite: ${line#1..0}"
+			skipped=$((skipped + 1))
+			cases=$((cases + 1))
+		elif [[ $line =~ ^1\.\.[0-9]+ ]]; then
+			:
+		else
+			printf '%s\n' "$line"
+		fi
+	done
+	echo "$cases" > "$count_file"
+}
+count_file=$(mktemp)
+trap 'rm -f "$count_file" "$count_file".*' EXIT
+
+finish() {
+	local s=$((SECONDS - t0))
+	echo
+	echo "total time: $((s / 60))m$((s % 60))s"
+	echo "$skipped skipped"
+	echo "$passed passed, $failed failed"
+	((failed == 0))
+	exit
+}
+
+# --- dependencies -----------------------------------------------------------------
+if [[ ${ZNST_NO_INSTALL:-0} != 1 ]]; then
+	stage "dependencies (scripts/install-deps.sh)"
+	if ! bash scripts/install-deps.sh; then
+		echo "FAIL setup: install-deps.sh # could not install the dependencies"
+		failed=$((failed + 1))
+		finish
+	fi
+fi
+
+# --- build ------------------------------------------------------------------------
+stage "build (meson --werror, ninja)"
+if [[ -f $builddir/build.ninja ]]; then
+	setup=(meson setup --reconfigure --werror "$builddir")
+else
+	setup=(meson setup --werror "$builddir")
+fi
+if ! "${setup[@]}" > "$count_file.setup" 2>&1; then
+	cat "$count_file.setup"
+	echo "FAIL build: meson setup # see above"
+	failed=$((failed + 1))
+	finish
+fi
+if ! ninja -C "$builddir"; then
+	echo "FAIL build: ninja # compile errors above"
+	failed=$((failed + 1))
+	finish
+fi
+echo "PASS build: meson setup --werror + ninja"
+passed=$((passed + 1))
+
+# --- unit tests -------------------------------------------------------------------
+stage "unit tests (meson test --suite unit)"
+meson test -C "$builddir" --suite unit --print-errorlogs
+unit_rc=$?
+testlog=$builddir/meson-logs/testlog.json
+if [[ ! -f $testlog ]]; then
+	echo "FAIL unit: meson test wrote no $testlog (exit $unit_rc)"
+	failed=$((failed + 1))
+else
+	# One record per program: its TAP output, or its exit status if it
+	# printed no test lines (a crash before the first case).
+	while IFS=$'\t' read -r name result; do
+		python3 - "$testlog" "$name" > "$count_file.out" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t.get("name") == sys.argv[2]:
+        sys.stdout.write(t.get("stdout") or "")
+EOF
+		count_tap "unit/$name" < "$count_file.out"
+		if [[ $(cat "$count_file") -eq 0 ]]; then
+			case $result in
+			OK) echo "PASS unit/$name: program passed, no TAP lines"
+			    passed=$((passed + 1)) ;;
+			SKIP) echo "SKIP unit/$name: program skipped (exit 77)"
+			      skipped=$((skipped + 1)) ;;
+			*) echo "FAIL unit/$name: program $result, no TAP lines"
+			   failed=$((failed + 1)) ;;
+			esac
+		elif [[ $result != OK && $result != SKIP && $result != EXPECTEDFAIL ]]; then
+			# TAP lines all fine but the program failed (bad plan, crash
+			# after the last case, exit status).
+			echo "FAIL unit/$name: program result $result"
+			failed=$((failed + 1))
+		fi
+	done < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    print(t["name"], t["result"], sep="\t")
+' "$testlog")
+	rm -f "$count_file.out"
+fi
+
+# --- VM suite -------------------------------------------------------------------------
+stage "real Linux host in QEMU (tests/vm/run.sh)"
+if [[ ${ZNST_NO_VM:-0} == 1 ]]; then
+	echo "SKIP vm: ZNST_NO_VM=1"
+	skipped=$((skipped + 1))
+else
+	# Not a pipeline: count_tap must run in this shell to keep the counts.
+	count_tap vm < <(bash tests/vm/run.sh --daemon "$builddir/target/znstcpd")
+	wait $!
+	vm_rc=$?
+	if ((vm_rc == 77)); then
+		:	# counted from its "1..0 # SKIP reason" line
+	elif ((vm_rc != 0)) && [[ $(cat "$count_file") -eq 0 ]]; then
+		echo "FAIL vm: run.sh exited $vm_rc without results"
+		failed=$((failed + 1))
+	fi
+fi
+
+finish
