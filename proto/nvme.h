@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/endian.h"
+#include "proto/byteorder.h"
 
 #define NVME_DISC_NQN		"nqn.2014-08.org.nvmexpress.discovery"
 #define NVME_NQN_SIZE		256

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/endian.h"
+#include "proto/byteorder.h"
 
 enum nvme_tcp_pdu_type {
 	NVME_TCP_ICREQ		= 0x00,

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/endian.h"
+#include "proto/byteorder.h"
 #include "proto/nvme.h"
 
 struct nvme_zns_lbafe {

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "proto/crc32c.h"
+#include "proto/nvme_tcp_pdu.h"
 #include "target/core.h"
 
 #define ZNST_RBUF_SIZE		(64 * 1024)
@@ -35,16 +36,6 @@
 #define ZNST_REQ_SLACK		8
 
 /* ---- Small helpers ----------------------------------------------------------- */
-
-static uint32_t hd_len(const struct znst_conn *c)
-{
-	return c->hdgst ? NVME_TCP_DIGEST_LEN : 0;
-}
-
-static uint32_t dd_len(const struct znst_conn *c)
-{
-	return c->ddgst ? NVME_TCP_DIGEST_LEN : 0;
-}
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -130,35 +121,22 @@ static void req_release(struct znst_req *req)
 static void conn_fatal(struct znst_conn *c, enum nvme_tcp_fes fes, uint32_t fei,
 		       const char *why)
 {
-	struct nvme_tcp_term *t = (void *)c->own_buf;
-	uint32_t hdr_copy = c->rx.hdr_have < NVME_TCP_TERM_MAX_DATA ?
-			    c->rx.hdr_have : NVME_TCP_TERM_MAX_DATA;
+	size_t len;
 
 	if (c->state == CONN_CLOSING || c->rx.failed)
 		return;
 	conn_log(c, LOG_ERR, "fatal: %s (FES %#x, offset %u); terminating", why,
 		 fes, fei);
 	c->rx.failed = true;
-	memset(t, 0, sizeof(*t));
-	t->hdr.type = NVME_TCP_C2H_TERM;
-	t->hdr.hlen = NVME_TCP_TERM_HLEN;
-	t->hdr.plen = cpu_to_le32(NVME_TCP_TERM_HLEN + hdr_copy);
-	t->fes = cpu_to_le16(fes);
-	t->fei = cpu_to_le32(fei);
-	memcpy(c->own_buf + NVME_TCP_TERM_HLEN, c->rx.hdr, hdr_copy);
+	len = nvme_tcp_build_term(c->own_buf, NVME_TCP_C2H_TERM, fes, fei,
+				  c->rx.hdr, c->rx.hdr_have);
 	tx_init(&c->own_tx, NULL);
-	tx_add(&c->own_tx, c->own_buf, NVME_TCP_TERM_HLEN + hdr_copy);
+	tx_add(&c->own_tx, c->own_buf, len);
 	c->own_tx.close_after = true;
 	conn_queue_tx(c, &c->own_tx);
 }
 
 /* ---- Responses ------------------------------------------------------------------- */
-
-static void hdr_digest(struct znst_conn *c, uint8_t *hdr, uint32_t hlen)
-{
-	if (c->hdgst)
-		put_le32(hdr + hlen, znst_crc32c(0, hdr, hlen));
-}
 
 /* Build the wire image of a finished request and queue it. */
 void conn_submit_response(struct znst_req *req)
@@ -168,49 +146,32 @@ void conn_submit_response(struct znst_req *req)
 	/* SUCCESS flag (no response capsule) only when SQ flow control is off
 	 * and the host needs nothing from the CQE but the status. */
 	bool success_only = data && c->sqflow_off && req->result == 0;
-	struct nvme_tcp_hdr *rh = (void *)req->rsp_hdr;
-	struct nvme_cqe *cqe = (void *)(req->rsp_hdr + sizeof(*rh));
 
 	tx_init(&req->tx, req);
 	if (data) {
-		struct nvme_tcp_data *d = (void *)req->c2h_hdr;
-		uint32_t pdo = NVME_TCP_DATA_HLEN + hd_len(c);
-		uint32_t align = (uint32_t)(c->rx.hpda + 1) * 4;
+		size_t pdo = nvme_tcp_build_c2h(req->c2h_hdr, req->cmd.cid, 0,
+				req->c2h_len, NVME_TCP_F_DATA_LAST |
+				(success_only ? NVME_TCP_F_DATA_SUCCESS : 0),
+				c->hdgst, c->ddgst, c->rx.hpda);
 
-		pdo = (pdo + align - 1) / align * align;
-		memset(req->c2h_hdr, 0, sizeof(req->c2h_hdr));
-		d->hdr.type = NVME_TCP_C2H_DATA;
-		d->hdr.flags = NVME_TCP_F_DATA_LAST |
-			(success_only ? NVME_TCP_F_DATA_SUCCESS : 0) |
-			(c->hdgst ? NVME_TCP_F_HDGST : 0) |
-			(c->ddgst ? NVME_TCP_F_DDGST : 0);
-		d->hdr.hlen = NVME_TCP_DATA_HLEN;
-		d->hdr.pdo = (uint8_t)pdo;
-		d->hdr.plen = cpu_to_le32(pdo + req->c2h_len + dd_len(c));
-		d->cccid = req->cmd.cid;
-		d->datao = 0;
-		d->datal = cpu_to_le32(req->c2h_len);
-		hdr_digest(c, req->c2h_hdr, NVME_TCP_DATA_HLEN);
 		tx_add(&req->tx, req->c2h_hdr, pdo);
 		tx_add(&req->tx, req->data, req->c2h_len);
 		if (c->ddgst) {
-			put_le32(req->ddgst, znst_crc32c(0, req->data, req->c2h_len));
+			put_le32(req->ddgst, nvme_tcp_data_digest(req->data, req->c2h_len));
 			tx_add(&req->tx, req->ddgst, 4);
 		}
 	}
 	if (!success_only) {
-		memset(req->rsp_hdr, 0, sizeof(req->rsp_hdr));
-		rh->type = NVME_TCP_RSP;
-		rh->flags = c->hdgst ? NVME_TCP_F_HDGST : 0;
-		rh->hlen = NVME_TCP_RSP_HLEN;
-		rh->plen = cpu_to_le32(NVME_TCP_RSP_HLEN + hd_len(c));
-		cqe->result = cpu_to_le64(req->result);
-		cqe->sq_head = cpu_to_le16(c->sqflow_off ? 0xffff : c->sqhd);
-		cqe->sq_id = cpu_to_le16(c->qid);
-		cqe->cid = req->cmd.cid;
-		cqe->status = cpu_to_le16((uint16_t)(req->status << 1));
-		hdr_digest(c, req->rsp_hdr, NVME_TCP_RSP_HLEN);
-		tx_add(&req->tx, req->rsp_hdr, NVME_TCP_RSP_HLEN + hd_len(c));
+		struct nvme_cqe cqe = {
+			.result = cpu_to_le64(req->result),
+			.sq_head = cpu_to_le16(c->sqflow_off ? 0xffff : c->sqhd),
+			.sq_id = cpu_to_le16(c->qid),
+			.cid = req->cmd.cid,
+			.status = cpu_to_le16((uint16_t)(req->status << 1)),
+		};
+
+		tx_add(&req->tx, req->rsp_hdr,
+		       nvme_tcp_build_rsp(req->rsp_hdr, &cqe, c->hdgst));
 	}
 	if (req->cmd.opcode == NVME_CMD_FABRICS &&
 	    ((struct nvmf_connect_cmd *)&req->cmd)->fctype == NVMF_TYPE_DISCONNECT)
@@ -310,21 +271,12 @@ static nvme_status req_check_sgl(struct znst_req *req, uint32_t inline_len)
 static void send_r2t(struct znst_req *req)
 {
 	struct znst_conn *c = req->conn;
-	struct nvme_tcp_r2t *r = (void *)req->r2t_hdr;
 
-	memset(req->r2t_hdr, 0, sizeof(req->r2t_hdr));
-	r->hdr.type = NVME_TCP_R2T;
-	r->hdr.flags = c->hdgst ? NVME_TCP_F_HDGST : 0;
-	r->hdr.hlen = NVME_TCP_R2T_HLEN;
-	r->hdr.plen = cpu_to_le32(NVME_TCP_R2T_HLEN + hd_len(c));
-	r->cccid = req->cmd.cid;
-	r->ttag = cpu_to_le16(req->ttag);
-	r->r2to = 0;
-	/* MAXH2CDATA >= MDTS: one R2T covers the whole transfer */
-	r->r2tl = cpu_to_le32(req->data_len);
-	hdr_digest(c, req->r2t_hdr, NVME_TCP_R2T_HLEN);
 	tx_init(&req->r2t_tx, NULL);
-	tx_add(&req->r2t_tx, req->r2t_hdr, NVME_TCP_R2T_HLEN + hd_len(c));
+	/* MAXH2CDATA >= MDTS: one R2T covers the whole transfer */
+	tx_add(&req->r2t_tx, req->r2t_hdr,
+	       nvme_tcp_build_r2t(req->r2t_hdr, req->cmd.cid, req->ttag, 0,
+				  req->data_len, c->hdgst));
 	req->state = REQ_NEED_DATA;
 	conn_queue_tx(c, &req->r2t_tx);
 }
@@ -367,104 +319,22 @@ static void handle_cmd(struct znst_conn *c)
 /* Common header checks; returns false after a fatal error. */
 static bool rx_check_common(struct znst_conn *c)
 {
-	const struct nvme_tcp_hdr *h = (const void *)c->rx.hdr;
-	uint32_t plen = le32_to_cpu(h->plen);
-	uint8_t want_hlen = nvme_tcp_hlen_of(h->type);
-	uint32_t hd = 0, max_data = 0;
+	const struct nvme_tcp_rx_limits lim = {
+		.expect_icreq = c->state == CONN_WAIT_ICREQ,
+		.hdgst = c->hdgst,
+		.ddgst = c->ddgst,
+		.max_inline = c->inline_max,
+		.maxh2cdata = c->maxh2cdata,
+	};
+	struct nvme_tcp_shape shape;
+	struct nvme_tcp_err err;
 
-	if (c->state == CONN_WAIT_ICREQ) {
-		if (h->type != NVME_TCP_ICREQ) {
-			conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, "first PDU is not ICReq");
-			return false;
-		}
-	} else if (h->type == NVME_TCP_ICREQ) {
-		conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0, "second ICReq");
+	if (nvme_tcp_check_hdr((const void *)c->rx.hdr, &lim, &shape, &err)) {
+		conn_fatal(c, err.fes, err.fei, err.why);
 		return false;
 	}
-	if (!want_hlen) {
-		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-			   offsetof(struct nvme_tcp_hdr, type), "unexpected PDU type");
-		return false;
-	}
-	if (h->hlen != want_hlen) {
-		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-			   offsetof(struct nvme_tcp_hdr, hlen), "bad HLEN");
-		return false;
-	}
-	switch (h->type) {
-	case NVME_TCP_ICREQ:
-		if (plen != NVME_TCP_IC_HLEN || h->pdo != 0) {
-			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-				   offsetof(struct nvme_tcp_hdr, plen), "bad ICReq PLEN");
-			return false;
-		}
-		c->rx.hdr_need = NVME_TCP_IC_HLEN;
-		c->rx.data_len = 0;
-		return true;
-	case NVME_TCP_H2C_TERM:
-		if (plen < NVME_TCP_TERM_HLEN ||
-		    plen > NVME_TCP_TERM_HLEN + NVME_TCP_TERM_MAX_DATA) {
-			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-				   offsetof(struct nvme_tcp_hdr, plen), "bad H2CTermReq PLEN");
-			return false;
-		}
-		c->rx.hdr_need = plen;
-		c->rx.data_len = 0;
-		return true;
-	case NVME_TCP_CMD:
-		max_data = c->inline_max;
-		break;
-	case NVME_TCP_H2C_DATA:
-		max_data = c->maxh2cdata;
-		break;
-	}
-	/* CapsuleCmd and H2CData: digests as negotiated at ICReq */
-	if (!!(h->flags & NVME_TCP_F_HDGST) != c->hdgst) {
-		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-			   offsetof(struct nvme_tcp_hdr, flags), "HDGSTF does not match ICReq");
-		return false;
-	}
-	hd = hd_len(c);
-	if (plen < (uint32_t)h->hlen + hd) {
-		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-			   offsetof(struct nvme_tcp_hdr, plen), "PLEN shorter than header");
-		return false;
-	}
-	if (plen == (uint32_t)h->hlen + hd) {	/* no data */
-		if (h->flags & NVME_TCP_F_DDGST) {
-			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-				   offsetof(struct nvme_tcp_hdr, flags), "DDGSTF without data");
-			return false;
-		}
-		if (h->type == NVME_TCP_H2C_DATA) {
-			conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-				   offsetof(struct nvme_tcp_hdr, plen), "H2CData without data");
-			return false;
-		}
-		c->rx.hdr_need = plen;
-		c->rx.data_len = 0;
-		return true;
-	}
-	if (!!(h->flags & NVME_TCP_F_DDGST) != c->ddgst) {
-		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-			   offsetof(struct nvme_tcp_hdr, flags), "DDGSTF does not match ICReq");
-		return false;
-	}
-	if (h->pdo < h->hlen + hd || (h->pdo & 3) ||
-	    (uint32_t)h->pdo + dd_len(c) > plen) {
-		conn_fatal(c, NVME_TCP_FES_INVALID_PDU_HDR,
-			   offsetof(struct nvme_tcp_hdr, pdo), "bad PDO");
-		return false;
-	}
-	c->rx.hdr_need = h->pdo;
-	c->rx.data_len = plen - h->pdo - dd_len(c);
-	if (c->rx.data_len > max_data) {
-		conn_fatal(c, NVME_TCP_FES_R2T_LIMIT_EXCEEDED,
-			   offsetof(struct nvme_tcp_hdr, plen),
-			   h->type == NVME_TCP_CMD ? "in-capsule data above IOCCSZ"
-						   : "H2CData above MAXH2CDATA");
-		return false;
-	}
+	c->rx.hdr_need = shape.hdr_len;
+	c->rx.data_len = shape.data_len;
 	return true;
 }
 
@@ -474,7 +344,7 @@ static bool rx_check_hdgst(struct znst_conn *c)
 
 	if (!c->hdgst || h->type == NVME_TCP_ICREQ || h->type == NVME_TCP_H2C_TERM)
 		return true;
-	if (get_le32(c->rx.hdr + h->hlen) == znst_crc32c(0, c->rx.hdr, h->hlen))
+	if (nvme_tcp_hdgst_ok(c->rx.hdr, h->hlen))
 		return true;
 	conn_fatal(c, NVME_TCP_FES_HDR_DIGEST_ERR, 0, "header digest mismatch");
 	return false;
@@ -483,7 +353,6 @@ static bool rx_check_hdgst(struct znst_conn *c)
 static void handle_icreq(struct znst_conn *c)
 {
 	const struct nvme_tcp_icreq *ic = (const void *)c->rx.hdr;
-	struct nvme_tcp_icresp *rsp = (void *)c->own_buf;
 
 	if (le16_to_cpu(ic->pfv) != NVME_TCP_PFV_1_0)
 		return conn_fatal(c, NVME_TCP_FES_UNSUPPORTED_PARAM,
@@ -500,17 +369,12 @@ static void handle_icreq(struct znst_conn *c)
 	if (c->maxh2cdata < c->reactor->daemon->cfg.mdts)
 		c->maxh2cdata = (uint32_t)c->reactor->daemon->cfg.mdts;
 
-	memset(rsp, 0, sizeof(*rsp));
-	rsp->hdr.type = NVME_TCP_ICRESP;
-	rsp->hdr.hlen = NVME_TCP_IC_HLEN;
-	rsp->hdr.plen = cpu_to_le32(NVME_TCP_IC_HLEN);
-	rsp->pfv = cpu_to_le16(NVME_TCP_PFV_1_0);
-	rsp->cpda = c->cpda;
-	rsp->digest = (uint8_t)((c->hdgst ? NVME_TCP_HDR_DIGEST_ENABLE : 0) |
-				(c->ddgst ? NVME_TCP_DATA_DIGEST_ENABLE : 0));
-	rsp->maxdata = cpu_to_le32(c->maxh2cdata);
 	tx_init(&c->own_tx, NULL);
-	tx_add(&c->own_tx, c->own_buf, NVME_TCP_IC_HLEN);
+	tx_add(&c->own_tx, c->own_buf,
+	       nvme_tcp_build_icresp(c->own_buf, c->cpda,
+				     (uint8_t)((c->hdgst ? NVME_TCP_HDR_DIGEST_ENABLE : 0) |
+					       (c->ddgst ? NVME_TCP_DATA_DIGEST_ENABLE : 0)),
+				     c->maxh2cdata));
 	conn_queue_tx(c, &c->own_tx);
 	c->state = CONN_WAIT_CONNECT;
 	conn_log(c, LOG_DEBUG, "ICReq: hdgst %d ddgst %d hpda %u maxr2t %u",

@@ -53,7 +53,7 @@ flock 9
 
 # Stamp: what the image is made of, except the kernel (chosen below).
 tools_stamp=$( {
-	sha256sum "${BASH_SOURCE[0]}"
+	sha256sum < "${BASH_SOURCE[0]}"
 	dpkg-query -W -f='${Package} ${Version}\n' "${host_pkgs[@]}"
 } | sha256sum | cut -c1-16)
 

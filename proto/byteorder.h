@@ -3,8 +3,8 @@
  * Little-endian wire types.  The typedefs document which fields are on the
  * wire; every access goes through the le*_to_cpu / cpu_to_le* helpers.
  */
-#ifndef ZNST_PROTO_ENDIAN_H
-#define ZNST_PROTO_ENDIAN_H
+#ifndef ZNST_PROTO_BYTEORDER_H
+#define ZNST_PROTO_BYTEORDER_H
 
 #include <endian.h>
 #include <stdint.h>
