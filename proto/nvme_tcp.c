@@ -109,9 +109,12 @@ int nvme_tcp_check_hdr(const struct nvme_tcp_hdr *h,
 			    offsetof(struct nvme_tcp_hdr, pdo), "bad PDO");
 	shape->hdr_len = h->pdo;
 	shape->data_len = plen - h->pdo - dd;
+	if (!shape->data_len && h->type == NVME_TCP_H2C_DATA)
+		return fail(err, NVME_TCP_FES_INVALID_PDU_HDR,
+			    offsetof(struct nvme_tcp_hdr, plen), "H2CData without data");
+	/* 3.6.2.10: FEI is reserved (0) for FES 05h */
 	if (shape->data_len > max_data)
-		return fail(err, NVME_TCP_FES_R2T_LIMIT_EXCEEDED,
-			    offsetof(struct nvme_tcp_hdr, plen),
+		return fail(err, NVME_TCP_FES_R2T_LIMIT_EXCEEDED, 0,
 			    h->type == NVME_TCP_CMD ? "in-capsule data above IOCCSZ"
 						    : "H2CData above MAXH2CDATA");
 	return 0;

@@ -172,6 +172,9 @@ zreset() { # [IDX COUNT]
 
 # write_lbas ZONE_IDX LBA_OFFSET COUNT FILE: O_DIRECT write of COUNT blocks.
 write_lbas() {
+	# An input shorter than the write would make a "refused" write pass.
+	[ "$(stat -c %s "$4")" -ge $(($3 * P_lba)) ] ||
+		fail "harness: $4 is shorter than $3 blocks" || return 1
 	must $DD if="$4" of="$ZDEV" bs="$P_lba" count="$3" \
 		seek=$(($1 * ZLBAS + $2)) oflag=direct status=none
 }
@@ -189,8 +192,9 @@ expect_nvme_status() {
 
 dmesg_lines() { dmesg | wc -l; }
 
-rand_file() { # FILE BYTES
-	$DD if=/dev/urandom of="$1" bs=4096 count=$(($2 / 4096)) status=none
+rand_file() { # FILE BYTES (a multiple of 512)
+	$DD if=/dev/urandom of="$1" bs=512 count=$(($2 / 512)) status=none &&
+		[ "$(stat -c %s "$1")" -eq "$2" ] || fail "harness: cannot make $2 random bytes in $1"
 }
 
 # --- guest setup ------------------------------------------------------------------
@@ -393,14 +397,15 @@ case_regular_ns() {
 
 # Random writes anywhere: what makes it a regular namespace.
 case_regular_io() {
-	local blocks off
+	local blocks off n
 	need_rdev || return $?
 	blocks=$((P_conv / P_lba))
 	rand_file "$WORK/r" 65536 || return 1
-	for off in $((blocks - 16)) 8 $((blocks / 2 + 3)); do
-		must $DD if="$WORK/r" of="$RDEV" bs="$P_lba" seek=$off count=$((65536 / P_lba)) \
+	n=$((65536 / P_lba))
+	for off in $((blocks - n)) 8 $((blocks / 2 + 3)); do
+		must $DD if="$WORK/r" of="$RDEV" bs="$P_lba" seek=$off count=$n \
 			oflag=direct status=none || return 1
-		must $DD if="$RDEV" of="$WORK/rb" bs="$P_lba" skip=$off count=$((65536 / P_lba)) \
+		must $DD if="$RDEV" of="$WORK/rb" bs="$P_lba" skip=$off count=$n \
 			iflag=direct status=none || return 1
 		must $CMP "$WORK/r" "$WORK/rb" || return 1
 	done
