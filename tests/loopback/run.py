@@ -168,6 +168,7 @@ def free_port():
 class Daemon:
     def __init__(self, path, extra, verbose):
         self.path = path
+        self.extra = extra
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="znstcpd-", suffix=".log", delete=False)
         args = [path, "--listen", "127.0.0.1:%d" % self.port] + DAEMON_ARGS + extra
@@ -919,6 +920,42 @@ def group_io(ctx):
         expect_ok(q.wait(ca), "first write")
         expect_data(expect_ok(q.read(NVM_NS, 800, 8), "read").data, da, "first write")
         expect_data(expect_ok(q.read(NVM_NS, 820, 6), "read").data, db, "second write")
+    with tap.case("io: 32 command capsules in one send are all answered") as c:
+        wr = [(2400 + 4 * i, blocks(1 + i % 2, 300 + i)) for i in range(16)]
+        buf, cmds = bytearray(), []
+        real_send = q.send_raw
+        q.send_raw = buf.extend		# collect instead of sending
+        try:
+            for lba, data in wr:
+                cmds.append(q.submit_write(NVM_NS, lba, data, incapsule=True))
+            for lba, data in wr:
+                cmds.append(q.submit_read(NVM_NS, lba, len(data) // LBA))
+        finally:
+            q.send_raw = real_send
+        q.send_raw(bytes(buf))
+        cpls = q.wait_all(cmds)
+        for cpl in cpls[:16]:
+            expect_ok(cpl, "batched write")
+        for cpl, (lba, data) in zip(cpls[16:], wr):
+            expect_data(expect_ok(cpl, "batched read").data, data, "batched read at %d" % lba)
+    with tap.case("io: PDUs trickled a few bytes at a time (ICReq, Connect, in-capsule, R2T)") as c:
+        tq = TrickleQueue(ctx.addr, ctx.port, 10)
+        ctx._open.append(tq)
+        tq.icreq(hdgst=True, ddgst=True)
+        expect_ok(tq.connect(NQN, HOSTNQN, qid=4, cntlid=ctl.cntlid), "Connect")
+        d1, d2 = blocks(2, 41), blocks(5, 42)
+        expect_ok(tq.write(NVM_NS, 2600, d1, incapsule=True), "in-capsule write")
+        expect_ok(tq.write(NVM_NS, 2610, d2, incapsule=False), "R2T write")
+        expect_data(expect_ok(tq.read(NVM_NS, 2600, 2), "read").data, d1, "in-capsule data")
+        expect_data(expect_ok(tq.read(NVM_NS, 2610, 5), "read").data, d2, "R2T data")
+        c.soft(tq.sends > 1000, "only %d sends" % tq.sends)
+    with tap.case("io: slow reader: 16 x 512 KiB reads in flight before the host reads") as c:
+        nb = MDTS // LBA
+        expect_ok(q.write(NVM_NS, 0, blocks(nb, 4321)), "write 512 KiB")
+        cmds = [q.submit_read(NVM_NS, 0, nb) for _ in range(16)]
+        time.sleep(0.5)
+        for cpl in q.wait_all(cmds):
+            expect_data(expect_ok(cpl, "read").data, blocks(nb, 4321), "slow-reader read")
     with tap.case("io: SQ flow control disabled: SQHD FFFFh, C2HData SUCCESS") as c:
         qf = ctl.io_queue(2, cattr=0x04)
         data = blocks(2, 31)
@@ -994,6 +1031,18 @@ def group_digests(ctx):
         cpl = q.wait(cmd)
         c.soft(any(cpl.is_status(s) for s in ok_st),
                "H2CData with a bad digest: %s (expected SC 04h or 22h)" % cpl.status_str())
+        cmd = q.submit_write(NVM_NS, 120, blocks(4, 5), incapsule=False, auto_h2c=False)
+        while not cmd.r2ts:
+            q.process_one()
+        ttag = cmd.r2ts[0][0]
+        d = bytes(cmd.data_out)
+        q.send_raw(q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, 8192), d[:8192],
+                         bad_ddgst=True) +
+                   q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 8192, 8192), d[8192:],
+                         flags=n.F_LAST))
+        cpl = q.wait(cmd)
+        c.soft(any(cpl.is_status(s) for s in ok_st),
+               "first of two H2CData PDUs with a bad digest: %s" % cpl.status_str())
         got = expect_ok(q.read(NVM_NS, 120, 2), "read after digest errors").data
         c.soft(got == old, "data with a bad digest was written")
         expect_ok(q.write(NVM_NS, 120, blocks(2, 4)), "write after digest errors")
@@ -1115,21 +1164,26 @@ def group_keepalive(ctx):
         silent = ctx.ctrl(kato=1000, hostnqn=HOSTNQN + "-silent")
         sq = silent.io_queue(1)
         expect_ok(sq.write(ZNS_NS, Z(15), blocks(1, 0)), "silent controller opens zone 15")
+        off = ctx.ctrl(kato=1000, hostnqn=HOSTNQN + "-katooff")
+        expect_ok(off.admin.set_features(0x0F, 0), "Set Features KATO 0")
     if silent is None or busy is None:
         return
     t0 = time.monotonic()
     closed = {}
     ka_errors = []
     socks = {"admin": silent.admin, "io": silent.io[1]}
-    while time.monotonic() - t0 < 3.0 and len(closed) < 2:
+    while time.monotonic() - t0 < 2.5 or (time.monotonic() - t0 < 3.0 and len(closed) < 2):
         try:
             expect_ok(busy.admin.keep_alive(), "keep alive")
         except Exception as e:
             ka_errors.append(str(e))
             break
         end = time.monotonic() + 0.3
-        while time.monotonic() < end and len(closed) < 2:
+        while time.monotonic() < end:
             left = [q for k, q in socks.items() if k not in closed]
+            if not left:
+                time.sleep(max(0, end - time.monotonic()))
+                break
             r, _, _ = select.select([q.sock for q in left], [], [], max(0, end - time.monotonic()))
             for q in left:
                 if q.sock in r:
@@ -1152,6 +1206,10 @@ def group_keepalive(ctx):
         data = blocks(1, 55)
         expect_ok(bq.write(NVM_NS, 900, data), "I/O queue write")
         expect_data(expect_ok(bq.read(NVM_NS, 900, 1), "read").data, data, "read back")
+    with tap.case("keep alive: KATO set to 0 by Set Features: a silent controller stays up") as c:
+        expect(time.monotonic() - t0 >= 2.0, "waited only %.1f s" % (time.monotonic() - t0))
+        expect_ok(off.admin.get_features(0x0F), "Get Features KATO after %.1f s of silence" %
+                  (time.monotonic() - t0))
     with tap.case("keep alive: closing the admin queue closes the controller's I/O queues") as c:
         ctl = ctx.ctrl(hostnqn=HOSTNQN + "-adminclose")
         iq = ctl.io_queue(1)
@@ -1193,6 +1251,25 @@ class Healthy:
             msg = "healthy connection (round %d): %s: %s" % (self.rounds, type(e).__name__, e)
             self.errors.append(msg)
             raise Fail(msg)
+
+
+class TrickleQueue(n.Queue):
+    """A queue that sends every PDU in pieces of 1-7 bytes."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.rng = random.Random(7)
+        self.sends = 0
+
+    def send_raw(self, data):
+        pos = 0
+        while pos < len(data):
+            k = self.rng.randint(1, 7)
+            super().send_raw(data[pos:pos + k])
+            self.sends += 1
+            pos += k
+            if self.sends % 64 == 0:
+                time.sleep(0.0005)
 
 
 def connect_sqe(cid=1, qid=0, sqsize=32, kato=0):
@@ -1360,6 +1437,17 @@ def group_malformed(ctx):
         q.send_raw(pdu)
         expect_term(c, q, n.FES_INVALID_HDR, fei=10, sent=pdu)
         ctl.close()
+    with case("malformed: H2CData with the CCCID of another command -> TermReq FES 1 (FEI 8), closed") as c:
+        ctl, q = io_queue()
+        cmd = q.submit_write(NVM_NS, 0, blocks(4, 0), incapsule=False, auto_h2c=False)
+        while not cmd.r2ts:
+            q.process_one()
+        ttag, r2to, r2tl = cmd.r2ts[0]
+        pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid + 1, ttag, 0, r2tl), bytes(cmd.data_out),
+                    flags=n.F_LAST)
+        q.send_raw(pdu)
+        expect_term(c, q, n.FES_INVALID_HDR, fei=8, sent=pdu)
+        ctl.close()
     with case("malformed: H2CData DATAL not matching PLEN -> TermReq FES 1 (FEI 16), closed") as c:
         ctl, q = io_queue()
         cmd = q.submit_write(NVM_NS, 0, blocks(4, 0), incapsule=False, auto_h2c=False)
@@ -1480,8 +1568,8 @@ def group_malformed(ctx):
         ctl, q = io_queue()
         for what, sqe in (("Flush", n.build_sqe(n.IO_FLUSH, nsid=NVM_NS)),
                           ("Write Zeroes", q.rw_sqe(n.IO_WRITE_ZEROES, NVM_NS, 0, 1)),
-                          ("Zone Mgmt Send", n.build_sqe(n.IO_ZONE_SEND, nsid=ZNS_NS,
-                                                         cdw13=n.ZSA_CLOSE))):
+                          ("Zone Mgmt Send reset", n.build_sqe(n.IO_ZONE_SEND, nsid=ZNS_NS,
+                                                               cdw13=n.ZSA_RESET))):
             cpl = q.execute(sqe, sgl=n.sgl_desc(n.SGL_TRANSPORT, 4096))
             c.soft(cpl.is_status(n.SC_SGL_DATA_LEN_INVALID),
                    "%s with a 4096-byte transport SGL: %s" % (what, cpl.status_str()))
@@ -1527,6 +1615,13 @@ def group_malformed(ctx):
         c.soft(cpl.is_status(n.SC_CONNECT_INVALID_PARAM) and cpl.dw0 == (1 << 16 | 16),
                "admin Connect with CNTLID 1: %s IPO %#x" % (cpl.status_str(), cpl.dw0))
         expect_ok(q.connect(NQN, HOSTNQN), "valid Connect afterwards")
+    with case("malformed: host closes with 8 MiB of reads in flight") as c:
+        ctl, q = io_queue()
+        for _ in range(16):
+            q.submit_read(NVM_NS, 0, MDTS // LBA)
+        time.sleep(0.1)
+        ctl.close()
+        time.sleep(0.1)
     with tap.case("malformed: the healthy connection never saw an error") as c:
         expect(not h.errors, "; ".join(h.errors))
         h.check()
@@ -1549,10 +1644,174 @@ class MalCase(Case):
 
 
 # =====================================================================================================
+# fatal errors pipelined behind ICReq: each case on a daemon of its own,
+# since a daemon that hangs here would poison every later case
+# =====================================================================================================
+
+def isolated_case(ctx, name, body):
+    tap = ctx.tap
+    with tap.case(name) as c:
+        d = Daemon(ctx.daemon.path, ctx.daemon.extra, False)
+        sub = Ctx(tap, d)
+        try:
+            body(c, sub)
+            try:
+                ctl = n.Controller(sub.addr, sub.port, NQN, timeout=3)
+                q = ctl.io_queue(1)
+                expect_ok(q.read(NVM_NS, 0, 1), "read")
+                ctl.close()
+            except Exception as e:
+                c.soft(False, "daemon unresponsive afterwards: %s: %s" % (type(e).__name__, e))
+            rc = d.stop(5)
+            c.soft(rc == 0, "afterwards SIGTERM gave %s" % ("no exit within 5 s" if rc is None
+                                                            else "exit %s" % rc))
+        finally:
+            sub.close_all()
+            d.kill()
+            if not c.problems:
+                os.unlink(d.log.name)
+            else:
+                tap.comment("log of that daemon: %s" % d.log.name)
+
+
+def group_pipelined(ctx):
+    def icreq_then(pdu, fes, fei):
+        def body(c, sub):
+            q = sub.raw(icreq=False)
+            q.send_raw(n.build_icreq() + pdu)
+            first = None
+            try:
+                first = q.recv_pdu()
+            except n.TermReq as t:
+                c.soft(False, "first PDU is a TermReq (FES %#x), not the ICResp" % t.fes)
+            if first is not None:
+                c.soft(first.type == n.ICRESP, "first PDU %r" % first)
+                t = q.expect_term(3)
+                c.soft(t.fes == fes and t.fei == fei, "TermReq FES %#x FEI %d, expected %#x/%d" %
+                       (t.fes, t.fei, fes, fei))
+            c.soft(q.wait_closed(3), "connection not closed")
+        return body
+
+    isolated_case(ctx, "pipelined: ICReq and a second ICReq in one segment -> ICResp, TermReq FES 2; "
+                  "daemon stays responsive", icreq_then(n.build_icreq(), n.FES_SEQ_ERR, 0))
+    bad = n.build_pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN), hlen=64)
+    isolated_case(ctx, "pipelined: ICReq and a CapsuleCmd with HLEN 64 in one segment -> ICResp, "
+                  "TermReq FES 1; daemon stays responsive", icreq_then(bad, n.FES_INVALID_HDR, 2))
+    unk = n.common_hdr(0x08, 0, 24, 0, 24) + bytes(16)
+    isolated_case(ctx, "pipelined: ICReq and an unknown PDU type in one segment -> ICResp, "
+                  "TermReq FES 1; daemon stays responsive", icreq_then(unk, n.FES_INVALID_HDR, 0))
+
+
+# =====================================================================================================
+# other configurations, each on a daemon of its own
+# =====================================================================================================
+
+def with_daemon(ctx, prefix, extra, fn):
+    tap = ctx.tap
+    try:
+        d = Daemon(ctx.daemon.path, ctx.daemon.extra + extra, False)
+    except Exception as e:
+        tap.result("%s: daemon starts with %s" % (prefix, " ".join(extra)), False, e)
+        return
+    sub = Ctx(tap, d)
+    try:
+        fn(sub)
+        sub.close_all()
+        with tap.case("%s: daemon exits 0 on SIGTERM" % prefix):
+            rc = d.stop(5)
+            expect(rc == 0, "exit status %s" % ("none within 5 s" if rc is None else rc))
+    finally:
+        sub.close_all()
+        d.kill()
+        if tap.failed:
+            tap.comment("log of the %s daemon: %s" % (prefix, d.log.name))
+        else:
+            os.unlink(d.log.name)
+
+
+def group_limits(ctx):
+    def body(sub):
+        tap = sub.tap
+        with tap.case("limits: 64 controllers get distinct IDs; the 65th gets Controller Busy (81h); "
+                      "a freed slot is reused") as c:
+            qs = []
+            for i in range(64):
+                q = sub.raw()
+                expect_ok(q.connect(NQN, HOSTNQN, sqsize=2), "Connect %d" % (i + 1))
+                qs.append(q)
+            ids = [q.cntlid for q in qs]
+            c.soft(len(set(ids)) == 64, "controller IDs not distinct: %r" % ids)
+            c.soft(all(1 <= i <= 0xFFEF for i in ids), "controller IDs out of range: %r" % ids)
+            q = sub.raw()
+            expect_status(q.connect(NQN, HOSTNQN), (1, 0x81), "65th Connect")
+            qs[10].close()
+            deadline = time.monotonic() + 3
+            while True:
+                cpl = q.connect(NQN, HOSTNQN)
+                if cpl.ok or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            expect_ok(cpl, "Connect after a controller went away")
+            c.soft(q.cntlid not in ids[:10] + ids[11:],
+                   "new controller ID %d is still in use" % q.cntlid)
+            disc = sub.raw()
+            expect_ok(disc.connect(n.DISC_NQN, HOSTNQN), "discovery Connect with the NVM subsystem full")
+    with_daemon(ctx, "limits", [], body)
+
+
+def group_lba512(ctx):
+    zsze = 1024 * 1024 // 512
+    zcap = 768 * 1024 // 512
+
+    def body(sub):
+        tap = sub.tap
+        q = None
+        with tap.case("lba512: Identify reports 512-byte blocks, ZSZE 2048, NSZE") as c:
+            ctl = sub.ctrl()
+            a = ctl.admin
+            for nsid, nsze in ((ZNS_NS, NR_ZONES * zsze), (NVM_NS, 16 * 1024 * 1024 // 512)):
+                d = n.parse_id_ns(expect_ok(a.identify(0, nsid=nsid), "CNS 0").data)
+                c.soft(d["lba_size"] == 512, "ns %d LBA size %d" % (nsid, d["lba_size"]))
+                c.soft(d["nsze"] == nsze, "ns %d NSZE %d, expected %d" % (nsid, d["nsze"], nsze))
+            z = n.parse_id_ns_zns(expect_ok(a.identify(5, nsid=ZNS_NS, csi=2), "CNS 5").data)
+            c.soft(z["zsze"] == zsze, "ZSZE %d, expected %d" % (z["zsze"], zsze))
+            zasl = expect_ok(a.identify(6, csi=2), "CNS 6").data[0]
+            c.soft(4096 << zasl == ZASL_BYTES, "ZASL %d" % zasl)
+            q = ctl.io_queue(1)
+            q.lba_size = 512
+            reset_all(q)
+        if q is None:
+            return
+        with tap.case("lba512: write/read both namespaces, zone append at ZASL and above") as c:
+            for nsid, lba in ((NVM_NS, 7), (ZNS_NS, 0)):
+                data = pattern(512 * 3, nsid)
+                expect_ok(q.write(nsid, lba, data), "ns %d write 3 blocks" % nsid)
+                expect_data(expect_ok(q.read(nsid, lba, 3), "read").data, data, "ns %d" % nsid)
+            data = pattern(ZASL_BYTES, 99)
+            cpl = expect_ok(q.zone_append(ZNS_NS, zsze, data), "append 128 KiB")
+            c.soft(cpl.result == zsze, "append LBA %#x" % cpl.result)
+            expect_data(expect_ok(q.read(ZNS_NS, zsze, 256), "read").data, data, "appended")
+            cpl = q.zone_append(ZNS_NS, zsze, pattern(ZASL_BYTES + 512, 0))
+            c.soft(cpl.is_status(n.SC_INVALID_FIELD), "append above ZASL: %s" % cpl.status_str())
+            rep = q.report_zones(ZNS_NS, partial=True, nbytes=64 + 2 * 64)
+            c.soft([(z.zslba, z.zcap) for z in rep.zones] == [(0, zcap), (zsze, zcap)],
+                   "zones %r" % rep.zones)
+            c.soft(rep.zones[0].wp == 3 and rep.zones[1].wp == zsze + 256,
+                   "write pointers %r" % rep.zones)
+            cpl = q.read(NVM_NS, 16 * 1024 * 1024 // 512, 1)
+            c.soft(cpl.is_status(n.SC_LBA_RANGE), "read beyond the end: %s" % cpl.status_str())
+            cpl = q.read(NVM_NS, 0, MDTS // 512 + 1)
+            c.soft(cpl.is_status(n.SC_INVALID_FIELD), "read above MDTS: %s" % cpl.status_str())
+    with_daemon(ctx, "lba512", ["--lba-size", "512"], body)
+
+
+# =====================================================================================================
 
 GROUPS = [("discovery", group_discovery), ("admin", group_admin), ("io", group_io),
           ("digests", group_digests), ("concurrency", group_concurrency),
-          ("keepalive", group_keepalive), ("malformed", group_malformed)]
+          ("keepalive", group_keepalive), ("malformed", group_malformed),
+          ("pipelined", group_pipelined), ("limits", group_limits),
+          ("lba512", group_lba512)]
 
 
 def main():

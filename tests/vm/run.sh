@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
 	--daemon) daemon=${2:?--daemon needs a path}; shift ;;
 	--daemon=*) daemon=${1#--daemon=} ;;
 	--) shift; extra=("$@"); break ;;
-	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
