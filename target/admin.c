@@ -167,6 +167,19 @@ static bool nqn_valid(const char *nqn, size_t max)
 	return true;
 }
 
+/* An I/O queue ID may be connected once per controller. */
+static bool ctrl_claim_qid(struct znst_ctrl *ctrl, uint16_t qid)
+{
+	uint64_t bit = 1ull << (qid % 64);
+	bool free_slot;
+
+	pthread_mutex_lock(&ctrl->subsys->lock);
+	free_slot = !(ctrl->qids[qid / 64] & bit);
+	ctrl->qids[qid / 64] |= bit;
+	pthread_mutex_unlock(&ctrl->subsys->lock);
+	return free_slot;
+}
+
 static void exec_connect(struct znst_req *req)
 {
 	const struct nvmf_connect_cmd *c = (const void *)&req->cmd;
@@ -216,6 +229,11 @@ static void exec_connect(struct znst_req *req)
 			ctrl_put(ctrl);
 			return connect_invalid(req, false, offsetof(struct nvmf_connect_cmd, qid),
 					       "queue ID not allowed");
+		}
+		if (!ctrl_claim_qid(ctrl, qid)) {
+			ctrl_put(ctrl);
+			return connect_invalid(req, false, offsetof(struct nvmf_connect_cmd, qid),
+					       "queue ID already connected");
 		}
 	}
 	conn->ctrl = ctrl;

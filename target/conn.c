@@ -69,6 +69,12 @@ static void tx_add(struct znst_tx *tx, void *base, size_t len)
 
 static void conn_queue_tx(struct znst_conn *c, struct znst_tx *tx)
 {
+	/* Queuing an entry twice would link it to itself. */
+	if (tx->queued) {
+		conn_log(c, LOG_ERR, "internal: PDU queued twice; dropped");
+		return;
+	}
+	tx->queued = true;
 	tx->next = NULL;
 	tx->done = 0;
 	if (c->tx_tail)
@@ -128,12 +134,12 @@ static void conn_fatal(struct znst_conn *c, enum nvme_tcp_fes fes, uint32_t fei,
 	conn_log(c, LOG_ERR, "fatal: %s (FES %#x, offset %u); terminating", why,
 		 fes, fei);
 	c->rx.failed = true;
-	len = nvme_tcp_build_term(c->own_buf, NVME_TCP_C2H_TERM, fes, fei,
+	len = nvme_tcp_build_term(c->term_buf, NVME_TCP_C2H_TERM, fes, fei,
 				  c->rx.hdr, c->rx.hdr_have);
-	tx_init(&c->own_tx, NULL);
-	tx_add(&c->own_tx, c->own_buf, len);
-	c->own_tx.close_after = true;
-	conn_queue_tx(c, &c->own_tx);
+	tx_init(&c->term_tx, NULL);
+	tx_add(&c->term_tx, c->term_buf, len);
+	c->term_tx.close_after = true;
+	conn_queue_tx(c, &c->term_tx);
 }
 
 /* ---- Responses ------------------------------------------------------------------- */
@@ -147,6 +153,12 @@ void conn_submit_response(struct znst_req *req)
 	 * and the host needs nothing from the CQE but the status. */
 	bool success_only = data && c->sqflow_off && req->result == 0;
 
+	if (req->timed) {
+		uint64_t now = znst_now_ns();
+
+		timing_lateness_add(&c->reactor->late, req->tio.op,
+				    now > req->deadline ? now - req->deadline : 0);
+	}
 	tx_init(&req->tx, req);
 	if (data) {
 		size_t pdo = nvme_tcp_build_c2h(req->c2h_hdr, req->cmd.cid, 0,
@@ -164,7 +176,8 @@ void conn_submit_response(struct znst_req *req)
 	if (!success_only) {
 		struct nvme_cqe cqe = {
 			.result = cpu_to_le64(req->result),
-			.sq_head = cpu_to_le16(c->sqflow_off ? 0xffff : c->sqhd),
+			.sq_head = cpu_to_le16(c->sqflow_off ? 0xffff :
+				(uint16_t)(c->sq_consumed % (c->sqsize ? c->sqsize : 1))),
 			.sq_id = cpu_to_le16(c->qid),
 			.cid = req->cmd.cid,
 			.status = cpu_to_le16((uint16_t)(req->status << 1)),
@@ -178,6 +191,29 @@ void conn_submit_response(struct znst_req *req)
 		req->tx.close_after = true;
 	req->state = REQ_SENDING;
 	conn_queue_tx(c, &req->tx);
+}
+
+/* What the latency model needs to know about a finished command. */
+static void timing_io_fill(struct znst_req *req)
+{
+	struct timing_io *io = &req->tio;
+	uint32_t shift = req->ns->lba_shift;
+
+	io->zoned = req->ns->csi == NVME_CSI_ZNS;
+	io->offset = io->slba << shift;
+	switch (io->op) {
+	case TIMING_OP_READ:
+	case TIMING_OP_WRITE:
+	case TIMING_OP_APPEND:
+	case TIMING_OP_WRITE_ZEROES:
+		io->bytes = (uint64_t)io->nlb << shift;
+		break;
+	default:
+		io->bytes = 0;
+		break;
+	}
+	io->all = req->cmd.opcode == NVME_CMD_ZONE_MGMT_SEND &&
+		  (le32_to_cpu(req->cmd.cdw13) >> 8) & 1;
 }
 
 /*
@@ -200,8 +236,15 @@ void req_complete(struct znst_req *req)
 		conn_submit_response(req);
 		return;
 	}
+	if (req->ns->timing->p.kind == TIMING_MODEL_NONE) {
+		conn_submit_response(req);
+		return;
+	}
+	timing_io_fill(req);
 	now = znst_now_ns();
-	deadline = timing_deadline(&req->ns->timing, &req->tio, now);
+	deadline = timing_deadline(req->ns->timing, &req->tio, now);
+	req->deadline = deadline;
+	req->timed = true;
 	if (deadline <= now || reactor_hold(c->reactor, req, deadline) != 0)
 		conn_submit_response(req);
 	else
@@ -250,8 +293,11 @@ static nvme_status req_check_sgl(struct znst_req *req, uint32_t inline_len)
 	const struct nvme_sgl_desc *sgl = &req->cmd.dptr;
 	uint32_t len = le32_to_cpu(sgl->length);
 
+	/* SGLS bit 18 clear: a descriptor longer than the transfer is invalid,
+	 * so a command that moves no data carries a zero-length one. */
 	if (req->dir == XFER_NONE)
-		return NVME_SC_SUCCESS;
+		return len || inline_len ? NVME_SC_SGL_INVALID_DATA | NVME_STATUS_DNR
+					 : NVME_SC_SUCCESS;
 	if (sgl->type == NVME_SGL_INCAPSULE) {
 		if (req->dir != XFER_H2C)
 			return NVME_SC_SGL_INVALID_TYPE | NVME_STATUS_DNR;
@@ -289,8 +335,7 @@ static void handle_cmd(struct znst_conn *c)
 	nvme_status st;
 
 	c->rx.req = NULL;
-	if (!c->sqflow_off)
-		c->sqhd = (uint16_t)((c->sqhd + 1) % (c->sqsize ? c->sqsize : 1));
+	c->sq_consumed++;	/* Connect itself is entry 0 */
 	if (c->rx.ddgst_bad)
 		return req_fail(req, NVME_SC_DATA_XFER_ERROR);
 	st = req_parse(req);
@@ -369,13 +414,13 @@ static void handle_icreq(struct znst_conn *c)
 	if (c->maxh2cdata < c->reactor->daemon->cfg.mdts)
 		c->maxh2cdata = (uint32_t)c->reactor->daemon->cfg.mdts;
 
-	tx_init(&c->own_tx, NULL);
-	tx_add(&c->own_tx, c->own_buf,
-	       nvme_tcp_build_icresp(c->own_buf, c->cpda,
+	tx_init(&c->icresp_tx, NULL);
+	tx_add(&c->icresp_tx, c->icresp_buf,
+	       nvme_tcp_build_icresp(c->icresp_buf, c->cpda,
 				     (uint8_t)((c->hdgst ? NVME_TCP_HDR_DIGEST_ENABLE : 0) |
 					       (c->ddgst ? NVME_TCP_DATA_DIGEST_ENABLE : 0)),
 				     c->maxh2cdata));
-	conn_queue_tx(c, &c->own_tx);
+	conn_queue_tx(c, &c->icresp_tx);
 	c->state = CONN_WAIT_CONNECT;
 	conn_log(c, LOG_DEBUG, "ICReq: hdgst %d ddgst %d hpda %u maxr2t %u",
 		 c->hdgst, c->ddgst, ic->hpda, c->maxr2t);
@@ -608,14 +653,15 @@ void conn_tx_done(struct znst_conn *c, int res)
 		}
 		left -= rem;
 		tx->done = tx->total;
+		tx->queued = false;
 		c->tx_head = tx->next;
 		if (!c->tx_head)
 			c->tx_tail = NULL;
 		if (tx->req)
 			req_release(tx->req);
 		if (tx->close_after) {
-			conn_close(c, tx == &c->own_tx ? "terminated after fatal error"
-						       : "Disconnect");
+			conn_close(c, tx == &c->term_tx ? "terminated after fatal error"
+							: "Disconnect");
 		}
 	}
 	if (c->tx_head && c->state != CONN_CLOSING)
@@ -720,6 +766,11 @@ void conn_close(struct znst_conn *c, const char *why)
 		req_release(c->rx.req);
 	c->rx.req = NULL;
 	if (ctrl) {
+		if (c->qid) {
+			pthread_mutex_lock(&ctrl->subsys->lock);
+			ctrl->qids[c->qid / 64] &= ~(1ull << (c->qid % 64));
+			pthread_mutex_unlock(&ctrl->subsys->lock);
+		}
 		if (ctrl->admin == c) {
 			/* The admin queue going away ends the controller
 			 * (NVMe over Fabrics 1.1 3.3): its I/O queues close. */

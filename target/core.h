@@ -46,7 +46,7 @@ struct znst_ns {
 	uint8_t			nguid[16];
 	struct zns_ns		zoned;		/* csi == ZNS */
 	struct znst_store	store;		/* csi == NVM */
-	struct timing_model	timing;
+	struct timing_model	*timing;	/* the device's, shared by its namespaces */
 };
 
 #define ZNST_MAX_NS		2
@@ -70,6 +70,7 @@ struct znst_subsys {
 	struct znst_ctrl	*ctrls[ZNST_MAX_CTRLS];
 	uint16_t		next_cntlid;
 	uint64_t		genctr;
+	struct timing_model	timing;		/* one device: namespaces share dies */
 };
 
 static inline struct znst_ns *subsys_ns(struct znst_subsys *s, uint32_t nsid)
@@ -92,11 +93,16 @@ struct znst_ctrl {
 	uint32_t		aen_cfg;
 	uint16_t		nr_io_queues;	/* granted by Set Features 07h */
 	uint16_t		max_qsize;	/* entries */
+	uint64_t		qids[3];	/* I/O queue IDs 1..128 connected (subsys lock) */
 	struct znst_conn	*admin;		/* admin queue connection */
 	struct znst_req		*aer[ZNST_MAX_AER];
 	uint32_t		nr_aer;
 	uint32_t		iocs_profile;
 	uint64_t		err_count;
+	/* Zone Descriptor Changed notice: due but no AER parked, and
+	 * masked until the host reads the Changed Zone List */
+	bool			zone_aen_pending;
+	bool			zone_aen_masked;
 };
 
 /* ---- Requests --------------------------------------------------------------- */
@@ -123,6 +129,7 @@ struct znst_tx {
 	uint32_t		done;		/* bytes already sent */
 	uint32_t		total;
 	struct znst_req		*req;		/* released when sent, or NULL */
+	bool			queued;		/* on a connection's send FIFO */
 	bool			close_after;	/* TermReq: close when sent */
 };
 
@@ -143,6 +150,8 @@ struct znst_req {
 	uint32_t		c2h_len;	/* bytes of data to return */
 	struct timing_io	tio;
 	struct dlq_node		dl;
+	uint64_t		deadline;	/* set when a model timed it */
+	bool			timed;
 	struct znst_tx		tx;
 	/* wire images built at completion (header + digest + padding) */
 	uint8_t			c2h_hdr[NVME_TCP_DATA_HLEN + 4 + 128] __attribute__((aligned(8)));	/* + HPDA pad */
@@ -201,7 +210,7 @@ struct znst_conn {
 	struct znst_subsys	*subsys;
 	uint16_t		qid;
 	uint16_t		sqsize;		/* entries */
-	uint16_t		sqhd;
+	uint32_t		sq_consumed;	/* SQ entries taken; SQHD = this mod sqsize */
 	bool			sqflow_off;
 	uint32_t		inline_max;	/* in-capsule data accepted */
 	/* requests */
@@ -221,8 +230,12 @@ struct znst_conn {
 	struct iovec		send_iov[64];
 	struct msghdr		send_msg;
 	uint32_t		send_len;
-	struct znst_tx		own_tx;		/* ICResp / TermReq */
-	uint8_t			own_buf[NVME_TCP_IC_HLEN + NVME_TCP_TERM_MAX_DATA] __attribute__((aligned(8)));
+	/* ICResp and C2HTermReq each have their own entry: both can be
+	 * queued at once when a bad PDU follows the ICReq in one segment */
+	struct znst_tx		icresp_tx;
+	uint8_t			icresp_buf[NVME_TCP_IC_HLEN] __attribute__((aligned(8)));
+	struct znst_tx		term_tx;
+	uint8_t			term_buf[NVME_TCP_TERM_HLEN + NVME_TCP_TERM_MAX_DATA] __attribute__((aligned(8)));
 	int			ops_inflight;	/* io_uring ops referencing us */
 	uint64_t		created_ns;
 };
@@ -258,6 +271,8 @@ struct znst_reactor {
 	uint64_t		next_conn_id;
 	int			signal_fd;	/* reactor 0 only, else -1 */
 	struct signalfd_siginfo	siginfo;
+	struct timing_lateness	late;		/* completions vs their deadlines */
+	uint64_t		spin_ns;
 };
 
 /* ---- Daemon ----------------------------------------------------------------- */
@@ -302,6 +317,12 @@ nvme_status admin_parse(struct znst_req *req);
 nvme_status fabrics_parse(struct znst_req *req);
 nvme_status io_parse(struct znst_req *req);
 void ctrl_fail_aers(struct znst_ctrl *ctrl);
+/* Copy limits: MSRC + 1 source ranges, MSSRL = MCL blocks */
+#define ZNST_COPY_MAX_RANGES	128
+uint32_t io_copy_max_blocks(const struct znst_config *cfg);
+/* Periodic zone timers and Zone Descriptor Changed events (admin.c);
+ * the reactor's tick calls it with the time it already read. */
+void ctrl_zone_tick(struct znst_reactor *r, uint64_t now);
 
 /* conn.c: the command layer finishes every request here */
 void req_complete(struct znst_req *req);
@@ -319,6 +340,7 @@ void reactor_arm_send(struct znst_conn *c);
 int reactor_init(struct znst_reactor *r, struct znst_daemon *d, unsigned index);
 void reactor_fini(struct znst_reactor *r);
 int reactor_run(struct znst_reactor *r);	/* until daemon->stop */
+void daemon_report_lateness(struct znst_daemon *d);
 int reactor_hold(struct znst_reactor *r, struct znst_req *req, uint64_t deadline);
 void reactor_unhold(struct znst_reactor *r, struct znst_req *req);
 

@@ -95,8 +95,8 @@ echo "PASS build: meson setup --werror + ninja"
 passed=$((passed + 1))
 
 # --- unit tests -------------------------------------------------------------------
-stage "unit tests (meson test --suite unit)"
-meson test -C "$builddir" --suite unit --print-errorlogs
+stage "unit and loopback tests (meson test --suite unit --suite loopback)"
+meson test -C "$builddir" --suite unit --suite loopback --print-errorlogs
 unit_rc=$?
 testlog=$builddir/meson-logs/testlog.json
 if [[ ! -f $testlog ]]; then
@@ -105,7 +105,7 @@ if [[ ! -f $testlog ]]; then
 else
 	# One record per program: its TAP output, or its exit status if it
 	# printed no test lines (a crash before the first case).
-	while IFS=$'\t' read -r name result; do
+	while IFS=$'\t' read -r name result suite; do
 		python3 - "$testlog" "$name" > "$count_file.out" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
@@ -113,27 +113,28 @@ for line in open(sys.argv[1]):
     if t.get("name") == sys.argv[2]:
         sys.stdout.write(t.get("stdout") or "")
 EOF
-		count_tap "unit/$name" < "$count_file.out"
+		count_tap "$suite/$name" < "$count_file.out"
 		if [[ $(cat "$count_file") -eq 0 ]]; then
 			case $result in
-			OK) echo "PASS unit/$name: program passed, no TAP lines"
+			OK) echo "PASS $suite/$name: program passed, no TAP lines"
 			    passed=$((passed + 1)) ;;
-			SKIP) echo "SKIP unit/$name: program skipped (exit 77)"
+			SKIP) echo "SKIP $suite/$name: program skipped (exit 77)"
 			      skipped=$((skipped + 1)) ;;
-			*) echo "FAIL unit/$name: program $result, no TAP lines"
+			*) echo "FAIL $suite/$name: program $result, no TAP lines"
 			   failed=$((failed + 1)) ;;
 			esac
 		elif [[ $result != OK && $result != SKIP && $result != EXPECTEDFAIL ]]; then
 			# TAP lines all fine but the program failed (bad plan, crash
 			# after the last case, exit status).
-			echo "FAIL unit/$name: program result $result"
+			echo "FAIL $suite/$name: program result $result"
 			failed=$((failed + 1))
 		fi
 	done < <(python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
-    print(t["name"], t["result"], sep="\t")
+    suite = (t.get("suite") or ["unit"])[0].split(":")[-1]
+    print(t["name"], t["result"], suite, sep="\t")
 ' "$testlog")
 	rm -f "$count_file.out"
 fi

@@ -8,9 +8,13 @@ and print TAP.  Exit status 0 only if every case passed.
   python3 tests/loopback/run.py --daemon build/target/znstcpd [--only GROUP,...]
 
 Groups run in order: discovery, admin, io, digests, concurrency, keepalive,
-malformed, then the daemon checks (still alive, exits 0 on SIGTERM).  Every
-group uses its own controllers and starts by resetting all zones, so one
-group's failure does not change what the next one sees.
+malformed (a healthy controller verifies I/O after every case), pipelined
+(fatal errors right behind ICReq, each on a daemon of its own), limits (64
+controllers) and lba512 (512-byte blocks), both on daemons of their own;
+then the handshake timeout, and the main daemon must still be alive and
+exit 0 on SIGTERM.  Groups use their own controllers and reset the zones
+they use, so one group's failure does not change what the next one sees.
+Each case is one TAP line; the plan ("1..N") comes last.
 """
 import argparse
 import os
@@ -27,6 +31,7 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True		# no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "client"))
 import nvmetcp as n  # noqa: E402
 
@@ -228,14 +233,16 @@ class Ctx:
         self.port = daemon.port
         self._open = []
 
+    def track(self, obj):
+        """Close @obj (a Queue or Controller) when the group ends."""
+        self._open.append(obj)
+        return obj
+
     def ctrl(self, subnqn=NQN, **kw):
-        c = n.Controller(self.addr, self.port, subnqn, **kw)
-        self._open.append(c)
-        return c
+        return self.track(n.Controller(self.addr, self.port, subnqn, **kw))
 
     def raw(self, icreq=True, **ic):
-        q = n.Queue(self.addr, self.port, timeout=5)
-        self._open.append(q)
+        q = self.track(n.Queue(self.addr, self.port, timeout=5))
         if icreq:
             q.icreq(**ic)
         return q
@@ -479,8 +486,7 @@ def group_admin(ctx):
         c.soft(cpl.is_status(n.SC_INVALID_FIELD), "NQ 65536: %s" % cpl.status_str())
     with tap.case("admin: I/O queue Connect above the granted queue count is refused") as c:
         expect_ok(a.set_features(0x07, 1 | 1 << 16), "NQ 2")
-        q = n.Queue(ctx.addr, ctx.port, 5)
-        ctx._open.append(q)
+        q = ctx.track(n.Queue(ctx.addr, ctx.port, 5))
         q.icreq()
         cpl = q.connect(NQN, HOSTNQN, qid=3, cntlid=c0.cntlid)
         c.soft(cpl.is_status(n.SC_CONNECT_INVALID_PARAM), "qid 3 of 2: %s" % cpl.status_str())
@@ -520,11 +526,13 @@ def group_admin(ctx):
         c.soft(cpl.is_status((1, 0x05)), "AER number %d: expected SCT 1h SC 05h, got %s" %
                (aerl + 2, cpl.status_str()))
     with tap.case("admin: Connect with the Connect data sent by R2T (transport SGL)") as c:
-        q = n.Queue(ctx.addr, ctx.port, 5)
-        ctx._open.append(q)
+        # a fresh controller: queue IDs of c0 are taken, and a queue ID
+        # may be connected only once per controller
+        c1 = ctx.ctrl(kato=KATO)
+        q = ctx.track(n.Queue(ctx.addr, ctx.port, 5))
         q.icreq()
         r0 = q.stats["r2t"]
-        cpl = expect_ok(q.connect(NQN, HOSTNQN, qid=1, cntlid=c0.cntlid, incapsule=False),
+        cpl = expect_ok(q.connect(NQN, HOSTNQN, qid=1, cntlid=c1.cntlid, incapsule=False),
                         "Connect via R2T")
         c.soft(q.stats["r2t"] == r0 + 1, "no R2T for the Connect data")
         expect_ok(q.read(NVM_NS, 0, 1), "read on the queue")
@@ -902,6 +910,22 @@ def group_io(ctx):
         for cmd, data in reads:
             expect_data(expect_ok(q.wait(cmd), "pipelined read").data, data,
                         "pipelined read CID %d" % cmd.cid)
+    with tap.case("io: CQE SQID is the queue ID; SQHD counts consumed SQEs (Connect is entry 0)") as c:
+        qh = ctx.track(n.Queue(ctx.addr, ctx.port, 5))
+        qh.icreq()
+        cpl = expect_ok(qh.connect(NQN, HOSTNQN, qid=5, sqsize=16, cntlid=ctl.cntlid), "Connect")
+        heads = [cpl.sqhd]
+        sqids = [cpl.sqid]
+        for _ in range(20):
+            cpl = expect_ok(qh.flush(NVM_NS), "flush")
+            heads.append(cpl.sqhd)
+            sqids.append(cpl.sqid)
+        c.soft(set(sqids) == {5}, "SQIDs %r" % sorted(set(sqids)))
+        want = [(i + 1) % 16 for i in range(21)]
+        c.soft(heads == want, "SQHD sequence %r, expected %r" % (heads, want))
+    with tap.case("io: Select All ignores the SLBA field") as c:
+        expect_ok(q.zone_mgmt_send(ZNS_NS, 0xFFFFFFFFFFFF, n.ZSA_RESET, select_all=True),
+                  "select-all reset with SLBA beyond the namespace")
     with tap.case("io: H2CData PDUs of two commands interleaved") as c:
         da, db = blocks(8, 61), blocks(6, 62)
         ca = q.submit_write(NVM_NS, 800, da, incapsule=False, auto_h2c=False)
@@ -939,8 +963,7 @@ def group_io(ctx):
         for cpl, (lba, data) in zip(cpls[16:], wr):
             expect_data(expect_ok(cpl, "batched read").data, data, "batched read at %d" % lba)
     with tap.case("io: PDUs trickled a few bytes at a time (ICReq, Connect, in-capsule, R2T)") as c:
-        tq = TrickleQueue(ctx.addr, ctx.port, 10)
-        ctx._open.append(tq)
+        tq = ctx.track(TrickleQueue(ctx.addr, ctx.port, 10))
         tq.icreq(hdgst=True, ddgst=True)
         expect_ok(tq.connect(NQN, HOSTNQN, qid=4, cntlid=ctl.cntlid), "Connect")
         d1, d2 = blocks(2, 41), blocks(5, 42)
@@ -1521,8 +1544,7 @@ def group_malformed(ctx):
         ctl.close()
     with case("malformed: Connect of an I/O queue ID already in use is refused") as c:
         ctl, q = io_queue()
-        q2 = n.Queue(ctx.addr, ctx.port, 5)
-        ctx._open.append(q2)
+        q2 = ctx.track(n.Queue(ctx.addr, ctx.port, 5))
         q2.icreq()
         cpl = q2.connect(NQN, HOSTNQN, qid=1, cntlid=ctl.cntlid)
         c.soft(not cpl.ok, "a second queue 1 of controller %d was accepted" % ctl.cntlid)
@@ -1564,6 +1586,9 @@ def group_malformed(ctx):
                "in-capsule 4096 bytes, SGL says 8192: %s" % cpl.status_str())
         expect_ok(q.read(NVM_NS, 0, 1), "queue still works")
         ctl.close()
+    # Identify SGLS bit 18 (SGL longer than the transfer allowed) is clear, so a
+    # data SGL that does not match the transfer is Data SGL Length Invalid, as
+    # it already is for Read and Write; Linux nvmet checks it for every command.
     with case("malformed: SGL with a length on a command that moves no data -> Data SGL Length Invalid (0Fh)") as c:
         ctl, q = io_queue()
         for what, sqe in (("Flush", n.build_sqe(n.IO_FLUSH, nsid=NVM_NS)),
