@@ -23,6 +23,43 @@
 
 enum znst_timing_kind {
 	ZNST_TIMING_NONE = 0,
+	ZNST_TIMING_FIXED,
+	ZNST_TIMING_NAND,
+};
+
+/* Named device profiles: one option sets geometry and timing together. */
+enum znst_profile {
+	ZNST_PROFILE_NONE = 0,
+	ZNST_PROFILE_ZN540,		/* WD Ultrastar DC ZN540-like */
+	ZNST_PROFILE_SMALL_ZONE,	/* small zones, hundreds active */
+	ZNST_PROFILE_FEMU,		/* FEMU's default NAND figures */
+};
+
+/* Latency model settings (timing/timing.h); times in ns, rates in B/s. */
+struct znst_timing_conf {
+	uint32_t profile;		/* enum znst_profile, for the log */
+	uint64_t overhead;		/* controller time on every command */
+	/* fixed model */
+	uint64_t lat_read, lat_write, lat_append, lat_flush;
+	uint64_t lat_zone, lat_reset, lat_finish;
+	uint64_t bandwidth;		/* 0: no cap */
+	/* nand model */
+	uint32_t channels, dies, planes;
+	uint64_t page_size, block_size;
+	uint64_t t_read, t_prog, t_erase;
+	uint64_t channel_bw;
+	uint32_t zone_dies;		/* 0: all dies */
+	uint64_t write_buffer;		/* 0: none */
+	uint64_t append_time;		/* Zone Append engine time per command */
+	/* reactor: spin this long before a deadline instead of sleeping */
+	uint64_t spin;
+};
+
+/* Zone indices given at start-up (--offline-zones 3,5). */
+#define ZNST_ZONE_LIST_MAX	64
+struct znst_zone_list {
+	uint32_t nr;
+	uint32_t idx[ZNST_ZONE_LIST_MAX];
 };
 
 struct znst_zoned_conf {
@@ -32,6 +69,17 @@ struct znst_zoned_conf {
 	uint32_t max_open;	/* 0: no limit */
 	uint32_t max_active;	/* 0: no limit */
 	uint64_t zone_append_max; /* bytes; ZASL is derived from it */
+	/* optional ZNS features: all 0 (off) by default */
+	uint64_t desc_ext_size;	/* bytes, multiple of 64 (ZDES) */
+	uint32_t razb;		/* 1: reads may cross zone boundaries */
+	uint32_t numzrwa;	/* ZRWA resources; 0: no ZRWA */
+	uint64_t zrwa_size;	/* bytes (ZRWAS) */
+	uint64_t zrwa_fg;	/* bytes (ZRWAFG) */
+	uint32_t rrl, frl;	/* seconds: Reset / Finish Recommended Limit */
+	uint32_t rrl1, rrl2, rrl3, frl1, frl2, frl3;	/* reported only */
+	uint32_t zfc_delay;	/* seconds after FZR until the controller finishes */
+	struct znst_zone_list offline_zones;
+	struct znst_zone_list read_only_zones;
 };
 
 struct znst_config {
@@ -45,7 +93,10 @@ struct znst_config {
 	uint32_t max_queues;		/* I/O queues per controller */
 	uint32_t queue_depth;		/* max entries per queue (MQES + 1) */
 	uint32_t reactors;		/* reactor threads */
+	/* optional NVM commands, 0: off */
+	uint32_t cmd_copy, cmd_compare, cmd_verify, cmd_dsm;
 	enum znst_timing_kind timing;
+	struct znst_timing_conf tm;
 	int verbose;
 };
 

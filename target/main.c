@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);	/* print the lateness report */
 	sigaddset(&sigs, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, SIGPIPE);
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
 			perror("znstcpd: wake");
 		pthread_join(d->reactors[i].thread, NULL);
 	}
+	if (d->nvm.timing.p.kind != TIMING_MODEL_NONE)
+		daemon_report_lateness(d);
 	for (unsigned i = 0; i < d->nr_reactors; i++)
 		reactor_fini(&d->reactors[i]);
 	close(d->listen_fd);

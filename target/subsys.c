@@ -59,16 +59,31 @@ static int ns_add_zoned(struct znst_subsys *s, const struct znst_config *cfg)
 		return -ENOMEM;
 	p.zone_size = cfg->zoned.zone_size >> p.lba_shift;
 	p.zone_cap = cfg->zoned.zone_cap >> p.lba_shift;
+	/* optional features (README "ZNS features"); seconds become ns */
+	p.zdes = (uint32_t)(cfg->zoned.desc_ext_size / 64);
+	p.razb = cfg->zoned.razb;
+	p.numzrwa = cfg->zoned.numzrwa;
+	p.zrwas = (uint32_t)(cfg->zoned.zrwa_size >> p.lba_shift);
+	p.zrwafg = cfg->zoned.zrwa_fg ? (uint32_t)(cfg->zoned.zrwa_fg >> p.lba_shift) : 1;
+	p.rrl_ns = cfg->zoned.rrl * 1000000000ull;
+	p.frl_ns = cfg->zoned.frl * 1000000000ull;
+	p.zfc_ns = cfg->zoned.zfc_delay * 1000000000ull;
 	ret = zns_ns_init(&ns->zoned, &p);
 	if (ret) {
 		free(ns);
 		return ret;
 	}
+	for (uint32_t i = 0; i < cfg->zoned.offline_zones.nr; i++)
+		zns_zone_force_state(&ns->zoned, cfg->zoned.offline_zones.idx[i],
+				     ZNS_ZS_OFFLINE);
+	for (uint32_t i = 0; i < cfg->zoned.read_only_zones.nr; i++)
+		zns_zone_force_state(&ns->zoned, cfg->zoned.read_only_zones.idx[i],
+				     ZNS_ZS_READ_ONLY);
 	ns->csi = NVME_CSI_ZNS;
 	ns->lba_shift = p.lba_shift;
 	ns->nsze = zns_nsze(&ns->zoned);
 	ns->nsid = s->nr_ns + 1;
-	timing_model_init_none(&ns->timing);
+	ns->timing = &s->timing;
 	ns_ids(ns, s->nqn);
 	s->ns[s->nr_ns++] = ns;
 	return 0;
@@ -90,7 +105,7 @@ static int ns_add_conv(struct znst_subsys *s, const struct znst_config *cfg)
 	ns->lba_shift = (uint32_t)__builtin_ctz(cfg->lba_size);
 	ns->nsze = cfg->conv_size >> ns->lba_shift;
 	ns->nsid = s->nr_ns + 1;
-	timing_model_init_none(&ns->timing);
+	ns->timing = &s->timing;
 	ns_ids(ns, s->nqn);
 	s->ns[s->nr_ns++] = ns;
 	return 0;
@@ -106,11 +121,48 @@ static int subsys_init_common(struct znst_subsys *s, struct znst_daemon *d,
 	s->daemon = d;
 	s->next_cntlid = 1;
 	s->genctr = 1;
+	timing_model_init_none(&s->timing);
 	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
 	derive_id(nqn, 0, "serial", h);
 	snprintf(s->serial, sizeof(s->serial), "ZNST%02X%02X%02X%02X%02X%02X%02X%02X",
 		 h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
 	return -pthread_mutex_init(&s->lock, NULL);
+}
+
+/* The device's latency model from the configuration (timing/timing.h). */
+static int timing_init(struct znst_subsys *s, const struct znst_config *cfg)
+{
+	const struct znst_timing_conf *t = &cfg->tm;
+	struct timing_params p = {
+		.kind = cfg->timing == ZNST_TIMING_NAND ? TIMING_MODEL_NAND :
+			cfg->timing == ZNST_TIMING_FIXED ? TIMING_MODEL_FIXED :
+			TIMING_MODEL_NONE,
+		.overhead_ns = t->overhead,
+		.bandwidth = t->bandwidth,
+		.nand = {
+			.channels = t->channels, .dies = t->dies,
+			.planes = t->planes, .page_size = (uint32_t)t->page_size,
+			.block_size = t->block_size, .t_read = t->t_read,
+			.t_prog = t->t_prog, .t_erase = t->t_erase,
+			.chan_bw = t->channel_bw, .zone_dies = t->zone_dies,
+			.wbuf = t->write_buffer, .append_ns = t->append_time,
+		},
+		.nr_zones = cfg->zoned.nr_zones,
+		.zone_size = cfg->zoned.zone_size,
+		.zone_cap = cfg->zoned.zone_cap,
+	};
+
+	p.lat_ns[TIMING_OP_READ] = t->lat_read;
+	p.lat_ns[TIMING_OP_WRITE] = t->lat_write;
+	p.lat_ns[TIMING_OP_WRITE_ZEROES] = t->lat_write;
+	p.lat_ns[TIMING_OP_APPEND] = t->lat_append;
+	p.lat_ns[TIMING_OP_FLUSH] = t->lat_flush;
+	p.lat_ns[TIMING_OP_ZONE_OPEN] = t->lat_zone;
+	p.lat_ns[TIMING_OP_ZONE_CLOSE] = t->lat_zone;
+	p.lat_ns[TIMING_OP_ZONE_OTHER] = t->lat_zone;
+	p.lat_ns[TIMING_OP_ZONE_RESET] = t->lat_reset;
+	p.lat_ns[TIMING_OP_ZONE_FINISH] = t->lat_finish;
+	return timing_model_init(&s->timing, &p);
 }
 
 int subsys_init_nvm(struct znst_subsys *s, struct znst_daemon *d)
@@ -120,6 +172,9 @@ int subsys_init_nvm(struct znst_subsys *s, struct znst_daemon *d)
 
 	if (ret)
 		return ret;
+	ret = timing_init(s, cfg);
+	if (ret)
+		goto fail;
 	/* nsid 1: the zoned namespace; nsid 2: the regular one beside it */
 	if (cfg->zoned.nr_zones) {
 		ret = ns_add_zoned(s, cfg);
@@ -151,6 +206,7 @@ void subsys_fini(struct znst_subsys *s)
 		free(s->ctrls[i]);
 		s->ctrls[i] = NULL;
 	}
+	timing_model_fini(&s->timing);
 	pthread_mutex_destroy(&s->lock);
 }
 
