@@ -72,6 +72,8 @@ enum {
 	NVME_SC_CONNECT_INVALID_PARAM	= NVME_SC(1, 0x82),
 	NVME_SC_CONNECT_RESTART_DISC	= NVME_SC(1, 0x83),
 	NVME_SC_CONNECT_INVALID_HOST	= NVME_SC(1, 0x84),
+	/* NVM command set: Copy above MSSRL / MCL */
+	NVME_SC_CMD_SIZE_LIMIT		= NVME_SC(1, 0x83),
 
 	/* ZNS command set 1.1, figure "Zoned Namespace Command Set status" */
 	NVME_SC_ZONE_INVALID_FORMAT	= NVME_SC(1, 0x7f),
@@ -107,7 +109,11 @@ enum nvme_io_opcode {
 	NVME_CMD_FLUSH			= 0x00,
 	NVME_CMD_WRITE			= 0x01,
 	NVME_CMD_READ			= 0x02,
+	NVME_CMD_COMPARE		= 0x05,
 	NVME_CMD_WRITE_ZEROES		= 0x08,
+	NVME_CMD_DSM			= 0x09,
+	NVME_CMD_VERIFY			= 0x0c,
+	NVME_CMD_COPY			= 0x19,
 	NVME_CMD_FABRICS		= 0x7f,
 	NVME_CMD_ZONE_MGMT_SEND		= 0x79,
 	NVME_CMD_ZONE_MGMT_RECV		= 0x7a,
@@ -189,6 +195,42 @@ static inline uint64_t nvme_sqe_log_len(const struct nvme_sqe *c)
 static inline uint64_t nvme_sqe_log_offset(const struct nvme_sqe *c)
 {
 	return (uint64_t)le32_to_cpu(c->cdw13) << 32 | le32_to_cpu(c->cdw12);
+}
+
+/* Dataset Management range (NVM command set 3.2.3): NLB is not 0's based */
+struct nvme_dsm_range {
+	le32		cattr;
+	le32		nlb;
+	le64		slba;
+};
+static_assert(sizeof(struct nvme_dsm_range) == 16, "DSM range");
+
+#define NVME_DSM_AD		(1u << 2)	/* CDW11: deallocate */
+
+/* Copy source range, descriptor format 0h (NVM command set 3.2.2) */
+struct nvme_copy_range {
+	uint8_t		rsvd0[8];
+	le64		slba;
+	le16		nlb;		/* 0's based */
+	uint8_t		rsvd18[14];
+};
+static_assert(sizeof(struct nvme_copy_range) == 32, "Copy source range");
+
+/* Copy: CDW12 NR 7:0 (0's based), DESFMT 11:8 */
+static inline uint32_t nvme_copy_nr(const struct nvme_sqe *c)
+{
+	return (le32_to_cpu(c->cdw12) & 0xff) + 1;
+}
+
+static inline uint8_t nvme_copy_desfmt(const struct nvme_sqe *c)
+{
+	return (le32_to_cpu(c->cdw12) >> 8) & 0xf;
+}
+
+/* Dataset Management: CDW10 NR 7:0, 0's based */
+static inline uint32_t nvme_dsm_nr(const struct nvme_sqe *c)
+{
+	return (le32_to_cpu(c->cdw10) & 0xff) + 1;
 }
 
 /* ---- Completion queue entry ------------------------------------------------ */
@@ -438,6 +480,8 @@ enum {
 	NVME_CTRL_VWC_NSID_FFFFFFFF	= 3 << 1,	/* flush with broadcast NSID supported */
 	NVME_CTRL_LPA_CMD_EFFECTS	= 1 << 1,
 	NVME_CTRL_LPA_EXTENDED		= 1 << 2,	/* offsets and 32-bit NUMD */
+	NVME_CTRL_LPA_SUPPORTED_LOGS	= 1 << 5,	/* LIDs 00h and 12h */
+	NVME_CTRL_OCFS_FORMAT0		= 1 << 0,
 	NVME_CTRL_OAES_NS_ATTR		= 1 << 8,
 	NVME_CTRL_OAES_ZONE_DESC	= 1 << 27,
 	NVME_CTRL_CTRATT_128_HOSTID	= 1 << 0,
@@ -578,6 +622,11 @@ enum nvme_log_id {
 static inline uint8_t nvme_log_lid_of(const struct nvme_sqe *c)
 {
 	return le32_to_cpu(c->cdw10) & 0xff;
+}
+
+static inline int nvme_log_rae(const struct nvme_sqe *c)
+{
+	return (le32_to_cpu(c->cdw10) >> 15) & 1;
 }
 
 static inline uint8_t nvme_log_csi_of(const struct nvme_sqe *c)

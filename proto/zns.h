@@ -45,6 +45,20 @@ static_assert(offsetof(struct nvme_id_ns_zns, lbafe) == 2816, "LBAFE");
 
 #define NVME_ZNS_NO_LIMIT	0xffffffffu
 
+enum {
+	NVME_ZNS_OZCS_RAZB	= 1 << 0,	/* read across zone boundaries */
+	NVME_ZNS_OZCS_ZRWASUP	= 1 << 1,	/* zone random write areas */
+	NVME_ZNS_ZRWACAP_EXPFLUSH = 1 << 0,	/* explicit ZRWA flush */
+};
+
+/* Changed Zone List log page (LID BFh), ZNS 1.1 5.3.1 */
+struct nvme_zns_changed_zone_log {
+	le16		nrzid;		/* FFFFh: more than 511 changed */
+	uint8_t		rsvd2[6];
+	le64		zid[511];	/* zone start LBAs */
+};
+static_assert(sizeof(struct nvme_zns_changed_zone_log) == 4096, "changed zone log");
+
 struct nvme_id_ctrl_zns {
 	uint8_t		zasl;		/* 2^n units of CAP.MPSMIN, 0: MDTS */
 	uint8_t		rsvd1[4095];
@@ -120,6 +134,12 @@ static inline int nvme_zsa_zrwa(const struct nvme_sqe *c)
 	return (le32_to_cpu(c->cdw13) >> 9) & 1;
 }
 
+/* CDW13 bits 31:10 are reserved */
+static inline uint32_t nvme_zsa_rsvd(const struct nvme_sqe *c)
+{
+	return le32_to_cpu(c->cdw13) & ~0x3ffu;
+}
+
 /* Zone Management Receive: CDW12 NUMD (0's based), CDW13 ZRA/ZRASF/partial */
 enum nvme_zone_recv_action {
 	NVME_ZRA_REPORT		= 0x00,
@@ -155,6 +175,12 @@ static inline uint8_t nvme_zrasf_of(const struct nvme_sqe *c)
 static inline int nvme_zra_partial(const struct nvme_sqe *c)
 {
 	return (le32_to_cpu(c->cdw13) >> 16) & 1;
+}
+
+/* CDW13 bits 31:17 are reserved */
+static inline uint32_t nvme_zra_rsvd(const struct nvme_sqe *c)
+{
+	return le32_to_cpu(c->cdw13) & ~0x1ffffu;
 }
 
 #endif

@@ -195,6 +195,22 @@ static void open_list_del(struct zns_ns *ns, uint32_t idx)
  * and the open list in step.  Resource checks happen before, in
  * zone_reserve(); here they are invariants.
  */
+static void zrwa_release(struct zns_ns *ns, struct zns_zone *z)
+{
+	if (z->attrs & NVME_ZA_ZRWAV) {
+		z->attrs &= (uint8_t)~NVME_ZA_ZRWAV;
+		ns->zrwa_free++;
+	}
+}
+
+static void ext_clear(struct zns_ns *ns, struct zns_zone *z)
+{
+	size_t sz = (size_t)ns->p.zdes * 64;
+
+	if (sz)
+		memset(ns->ext + (size_t)zone_idx(ns, z) * sz, 0, sz);
+}
+
 static void zone_set_state(struct zns_ns *ns, struct zns_zone *z,
 			   enum zns_state next)
 {
@@ -211,18 +227,34 @@ static void zone_set_state(struct zns_ns *ns, struct zns_zone *z,
 		ns->cnt.nr_active--;
 	else if (!zs_is_active(prev) && zs_is_active(next))
 		ns->cnt.nr_active++;
+	/* RRL counts from entering Full, FRL from becoming active */
+	if (zs_is_active(prev) != zs_is_active(next) ||
+	    (prev != next && next == ZNS_ZS_FULL))
+		z->since = ns->clock;
 
 	switch (next) {
 	case ZNS_ZS_EMPTY:
+		/* ZNS 1.1 3.4.3.1.4: a reset clears the descriptor extension
+		 * (and ZDEV) and frees the ZRWA with the other attributes */
+		zrwa_release(ns, z);
+		ext_clear(ns, z);
 		z->wp = z->zslba;
 		z->attrs = 0;
 		break;
 	case ZNS_ZS_FULL:
 		/* ZNS 1.1 2.1.1.6: the write pointer of a full zone is not
 		 * valid; report the end of the writable capacity. */
+		zrwa_release(ns, z);
+		z->attrs &= (uint8_t)~NVME_ZA_FZR;
 		z->wp = zone_wcap_end(ns, z);
 		break;
+	case ZNS_ZS_READ_ONLY:
+		zrwa_release(ns, z);
+		z->attrs &= (uint8_t)~(NVME_ZA_FZR | NVME_ZA_RZR);
+		break;
 	case ZNS_ZS_OFFLINE:
+		zrwa_release(ns, z);
+		ext_clear(ns, z);
 		z->wp = UINT64_MAX;
 		z->attrs = 0;
 		break;
@@ -304,7 +336,10 @@ int zns_ns_init(struct zns_ns *ns, const struct zns_params *p)
 	    !p->zone_cap || p->zone_cap > p->zone_size ||
 	    (p->lba_shift != 9 && p->lba_shift != 12) ||
 	    (p->max_active && p->max_open > p->max_active) ||
-	    (p->max_active && !p->max_open))
+	    (p->max_active && !p->max_open) || p->zdes > 255 ||
+	    (p->numzrwa && (!p->zrwafg || !p->zrwas || p->zrwas % p->zrwafg ||
+			    p->zrwas > p->zone_cap ||
+			    (p->max_active && p->numzrwa > p->max_active))))
 		return -EINVAL;
 	ns->p = *p;
 	ns->zone_shift = (uint32_t)__builtin_ctzll(p->zone_size);
@@ -316,7 +351,11 @@ int zns_ns_init(struct zns_ns *ns, const struct zns_params *p)
 	ns->zones = calloc(p->nr_zones, sizeof(*ns->zones));
 	ns->open_list = calloc(p->nr_zones, sizeof(*ns->open_list));
 	ns->scratch = calloc(p->nr_zones, sizeof(*ns->scratch));
-	if (!ns->zones || !ns->open_list || !ns->scratch) {
+	if (p->zdes)
+		ns->ext = calloc(p->nr_zones, (size_t)p->zdes * 64);
+	ns->zrwa_free = p->numzrwa;
+	if (!ns->zones || !ns->open_list || !ns->scratch ||
+	    (p->zdes && !ns->ext)) {
 		ret = -ENOMEM;
 		goto free_arrays;
 	}
@@ -336,6 +375,7 @@ int zns_ns_init(struct zns_ns *ns, const struct zns_params *p)
 free_store:
 	znst_store_fini(&ns->store);
 free_arrays:
+	free(ns->ext);
 	free(ns->scratch);
 	free(ns->open_list);
 	free(ns->zones);
@@ -350,12 +390,14 @@ void zns_ns_fini(struct zns_ns *ns)
 		return;
 	pthread_mutex_destroy(&ns->lock);
 	znst_store_fini(&ns->store);
+	free(ns->ext);
 	free(ns->scratch);
 	free(ns->open_list);
 	free(ns->zones);
 	ns->zones = NULL;
 	ns->open_list = NULL;
 	ns->scratch = NULL;
+	ns->ext = NULL;
 }
 
 static struct zns_zone *zone_of(struct zns_ns *ns, uint64_t lba)
@@ -369,13 +411,17 @@ static nvme_status zone_write_locked(struct zns_ns *ns, struct zns_zone *z,
 				     const void *data)
 {
 	const struct zns_transition *t = &zns_table[ZNS_ACT_WRITE][z->state];
+	bool zrwa = z->attrs & NVME_ZA_ZRWAV;
 	nvme_status st;
 
 	/* ZNS 1.1 3.3.1: state errors first, then the write pointer, then
 	 * the zone's writable capacity. */
 	if (t->status)
 		return t->status;
-	if (slba != z->wp)
+	/* ZNS 1.1 2.1.3: with a ZRWA, writes may land anywhere in the ZRWA
+	 * and its implicit flush region (ZRWAS blocks each) past the WP. */
+	if (zrwa ? slba < z->wp || slba + nlb > z->wp + 2ull * ns->p.zrwas
+		 : slba != z->wp)
 		return NVME_SC_ZONE_INVALID_WRITE;
 	if (nlb > zone_wcap_end(ns, z) - slba)
 		return NVME_SC_ZONE_BOUNDARY;
@@ -391,7 +437,22 @@ static nvme_status zone_write_locked(struct zns_ns *ns, struct zns_zone *z,
 	else
 		znst_store_discard(&ns->store, slba << ns->p.lba_shift,
 				   (uint64_t)nlb << ns->p.lba_shift);
-	z->wp += nlb;
+	if (zrwa) {
+		uint64_t end = slba + nlb, win_end = z->wp + ns->p.zrwas;
+
+		/* Implicit ZRWA flush: commit whole flush granules until
+		 * the write's end falls inside the window again. */
+		if (end > win_end) {
+			uint64_t n = end - win_end;
+
+			n = (n + ns->p.zrwafg - 1) / ns->p.zrwafg * ns->p.zrwafg;
+			z->wp += n;
+			if (z->wp > zone_wcap_end(ns, z))
+				z->wp = zone_wcap_end(ns, z);
+		}
+	} else {
+		z->wp += nlb;
+	}
 	z->last_write = ++ns->lru_clock;
 	if (z->wp == zone_wcap_end(ns, z))
 		zone_set_state(ns, z, ZNS_ZS_FULL);
@@ -433,6 +494,9 @@ nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
 	if (z->state == ZNS_ZS_FULL || z->state == ZNS_ZS_READ_ONLY ||
 	    z->state == ZNS_ZS_OFFLINE)
 		st = zns_table[ZNS_ACT_WRITE][z->state].status;
+	else if (z->attrs & NVME_ZA_ZRWAV)
+		/* ZNS 1.1 4.3: no Zone Append to a zone with a ZRWA */
+		st = NVME_SC_ZONE_INVALID_OP;
 	else if (nlb > zone_wcap_end(ns, z) - z->wp)
 		st = NVME_SC_ZONE_BOUNDARY;
 	else {
@@ -443,25 +507,56 @@ nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
 	return st ? st | NVME_STATUS_DNR : st;
 }
 
+/* Range and zone checks every read-like command shares, lock held. */
+static nvme_status read_check_locked(struct zns_ns *ns, uint64_t slba,
+				     uint32_t nlb)
+{
+	uint32_t first = (uint32_t)(slba >> ns->zone_shift);
+	uint32_t last = (uint32_t)((slba + nlb - 1) >> ns->zone_shift);
+
+	/* ZNS 1.1 3.4.1: without RAZB, a read may not cross a zone boundary */
+	if (first != last && !ns->p.razb)
+		return NVME_SC_ZONE_BOUNDARY | NVME_STATUS_DNR;
+	for (uint32_t i = first; i <= last; i++)
+		if (ns->zones[i].state == ZNS_ZS_OFFLINE)
+			return NVME_SC_ZONE_OFFLINE | NVME_STATUS_DNR;
+	return NVME_SC_SUCCESS;
+}
+
 nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb, void *buf)
 {
-	uint32_t first, last;
-	nvme_status st = NVME_SC_SUCCESS;
+	nvme_status st;
 
 	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
 		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
-	first = (uint32_t)(slba >> ns->zone_shift);
-	last = (uint32_t)((slba + nlb - 1) >> ns->zone_shift);
-	/* ZNS 1.1 3.4.1: without RAZB, a read may not cross a zone boundary */
-	if (first != last)
-		return NVME_SC_ZONE_BOUNDARY | NVME_STATUS_DNR;
 	pthread_mutex_lock(&ns->lock);
-	if (ns->zones[first].state == ZNS_ZS_OFFLINE)
-		st = NVME_SC_ZONE_OFFLINE | NVME_STATUS_DNR;
-	else
+	st = read_check_locked(ns, slba, nlb);
+	if (!st)
 		znst_store_read(&ns->store, slba << ns->p.lba_shift, buf,
 				(size_t)nlb << ns->p.lba_shift);
 	pthread_mutex_unlock(&ns->lock);
+	return st;
+}
+
+nvme_status zns_compare(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
+			const void *data)
+{
+	size_t len = (size_t)nlb << ns->p.lba_shift;
+	uint8_t *buf = NULL;
+	nvme_status st;
+
+	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
+		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
+	if (data && !(buf = malloc(len)))
+		return NVME_SC_INTERNAL;
+	pthread_mutex_lock(&ns->lock);
+	st = read_check_locked(ns, slba, nlb);
+	if (!st && data)
+		znst_store_read(&ns->store, slba << ns->p.lba_shift, buf, len);
+	pthread_mutex_unlock(&ns->lock);
+	if (!st && data && memcmp(buf, data, len))
+		st = NVME_SC_COMPARE_FAILED | NVME_STATUS_DNR;
+	free(buf);
 	return st;
 }
 
@@ -528,14 +623,19 @@ static void zone_describe(const struct zns_ns *ns, const struct zns_zone *z,
 }
 
 nvme_status zns_report(struct zns_ns *ns, uint64_t slba, uint8_t filter,
-		       bool partial, void *buf, size_t len)
+		       bool partial, bool extended, void *buf, size_t len)
 {
 	struct nvme_zone_report_hdr *hdr = buf;
+	size_t ext = extended ? (size_t)ns->p.zdes * 64 : 0;
+	size_t entry = sizeof(struct nvme_zone_desc) + ext;
 	size_t max_desc, nr_desc = 0;
 	uint64_t matched = 0;
 	int8_t want;
 
 	if (filter >= sizeof(zns_filter_state))
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	/* ZNS 1.1 4.4.1: the extended report needs extensions (ZDES > 0) */
+	if (extended && !ext)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	if (slba >= zns_nsze(ns))
 		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
@@ -543,7 +643,7 @@ nvme_status zns_report(struct zns_ns *ns, uint64_t slba, uint8_t filter,
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	want = zns_filter_state[filter];
 	memset(buf, 0, len);
-	max_desc = (len - sizeof(*hdr)) / sizeof(struct nvme_zone_desc);
+	max_desc = (len - sizeof(*hdr)) / entry;
 
 	pthread_mutex_lock(&ns->lock);
 	for (uint32_t i = (uint32_t)(slba >> ns->zone_shift);
@@ -554,9 +654,12 @@ nvme_status zns_report(struct zns_ns *ns, uint64_t slba, uint8_t filter,
 			continue;
 		matched++;
 		if (nr_desc < max_desc) {
-			struct nvme_zone_desc *d = (struct nvme_zone_desc *)
-				((uint8_t *)buf + sizeof(*hdr)) + nr_desc;
-			zone_describe(ns, z, d);
+			uint8_t *p = (uint8_t *)buf + sizeof(*hdr) + nr_desc * entry;
+
+			zone_describe(ns, z, (struct nvme_zone_desc *)p);
+			if (ext)
+				memcpy(p + sizeof(struct nvme_zone_desc),
+				       ns->ext + (size_t)i * ext, ext);
 			nr_desc++;
 		} else if (partial) {
 			break;
@@ -567,6 +670,185 @@ nvme_status zns_report(struct zns_ns *ns, uint64_t slba, uint8_t filter,
 	 * descriptors returned; otherwise every matching zone. */
 	hdr->nr_zones = cpu_to_le64(partial ? nr_desc : matched);
 	return NVME_SC_SUCCESS;
+}
+
+/* Zone Send checks shared by the single-zone actions: SLBA in range and,
+ * for all but ZRWA flush, the first LBA of a zone. */
+static nvme_status send_slba_check(const struct zns_ns *ns, uint64_t slba,
+				   bool zone_start)
+{
+	if (slba >= zns_nsze(ns))
+		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
+	if (zone_start && (slba & (ns->p.zone_size - 1)))
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	return NVME_SC_SUCCESS;
+}
+
+nvme_status zns_open_zrwa(struct zns_ns *ns, uint64_t slba)
+{
+	struct zns_zone *z;
+	nvme_status st;
+
+	if (!ns->p.numzrwa)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	st = send_slba_check(ns, slba, true);
+	if (st)
+		return st;
+	z = zone_of(ns, slba);
+	pthread_mutex_lock(&ns->lock);
+	st = zns_table[ZNS_ACT_OPEN][z->state].status;
+	if (!st && !(z->attrs & NVME_ZA_ZRWAV)) {
+		/* A ZRWA starts at the write pointer on a flush granule */
+		if (!ns->zrwa_free || (z->wp - z->zslba) % ns->p.zrwafg)
+			st = NVME_SC_ZONE_ZRWA_UNAVAIL;
+		else if (!(st = zone_apply(ns, z, ZNS_ACT_OPEN))) {
+			z->attrs |= NVME_ZA_ZRWAV;
+			ns->zrwa_free--;
+		}
+	} else if (!st) {
+		st = zone_apply(ns, z, ZNS_ACT_OPEN);
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return st ? st | NVME_STATUS_DNR : st;
+}
+
+nvme_status zns_zrwa_flush(struct zns_ns *ns, uint64_t elba)
+{
+	struct zns_zone *z;
+	nvme_status st;
+	uint64_t nlb;
+
+	if (!ns->p.numzrwa)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	st = send_slba_check(ns, elba, false);
+	if (st)
+		return st;
+	z = zone_of(ns, elba);
+	pthread_mutex_lock(&ns->lock);
+	if (!(z->attrs & NVME_ZA_ZRWAV)) {
+		st = NVME_SC_INVALID_FIELD;
+	} else if (elba < z->wp || elba >= z->wp + ns->p.zrwas ||
+		   elba >= zone_wcap_end(ns, z)) {
+		st = NVME_SC_ZONE_BOUNDARY;
+	} else {
+		/* ZNS 1.1 3.4.3.1.7: whole flush granules, or up to the end
+		 * of the zone's capacity */
+		nlb = elba - z->wp + 1;
+		if (nlb % ns->p.zrwafg && elba + 1 != zone_wcap_end(ns, z)) {
+			st = NVME_SC_INVALID_FIELD;
+		} else {
+			z->wp += nlb;
+			if (z->wp == zone_wcap_end(ns, z))
+				zone_set_state(ns, z, ZNS_ZS_FULL);
+		}
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return st ? st | NVME_STATUS_DNR : st;
+}
+
+nvme_status zns_set_desc_ext(struct zns_ns *ns, uint64_t slba,
+			     const void *data)
+{
+	size_t sz = (size_t)ns->p.zdes * 64;
+	struct zns_zone *z;
+	nvme_status st;
+
+	if (!sz)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	st = send_slba_check(ns, slba, true);
+	if (st)
+		return st;
+	z = zone_of(ns, slba);
+	pthread_mutex_lock(&ns->lock);
+	/* ZNS 1.1 3.4.3.1.6: only an empty zone takes an extension; it
+	 * becomes Closed, so it needs an active resource */
+	if (z->state != ZNS_ZS_EMPTY)
+		st = NVME_SC_ZONE_INVALID_TRANSITION;
+	else
+		st = zone_reserve(ns, z, ZNS_ZS_CLOSED);
+	if (!st) {
+		zone_set_state(ns, z, ZNS_ZS_CLOSED);
+		memcpy(ns->ext + (size_t)zone_idx(ns, z) * sz, data, sz);
+		z->attrs |= NVME_ZA_ZDEV;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return st ? st | NVME_STATUS_DNR : st;
+}
+
+/* Add a zone to the Changed Zone List once; returns 1 if newly added. */
+static uint32_t mark_changed(struct zns_ns *ns, struct zns_zone *z)
+{
+	if (z->changed)
+		return 0;
+	z->changed = true;
+	if (ns->nr_changed < ZNS_CHANGED_MAX)
+		ns->changed[ns->nr_changed] = z->zslba;
+	if (ns->nr_changed <= ZNS_CHANGED_MAX)
+		ns->nr_changed++;
+	return 1;
+}
+
+uint32_t zns_tick(struct zns_ns *ns, uint64_t now)
+{
+	const struct zns_params *p = &ns->p;
+	uint32_t added = 0;
+	bool first;
+
+	pthread_mutex_lock(&ns->lock);
+	first = !ns->clock_started;
+	ns->clock_started = true;
+	ns->clock = now;
+	for (uint32_t i = 0; i < p->nr_zones; i++) {
+		struct zns_zone *z = &ns->zones[i];
+
+		/* Timers start at the first tick for zones set up before */
+		if (first)
+			z->since = now;
+		if (p->rrl_ns && z->state == ZNS_ZS_FULL &&
+		    !(z->attrs & NVME_ZA_RZR) && now - z->since >= p->rrl_ns) {
+			z->attrs |= NVME_ZA_RZR;
+			added += mark_changed(ns, z);
+		}
+		if (!zs_is_active(z->state))
+			continue;
+		if (p->frl_ns && !(z->attrs & NVME_ZA_FZR) &&
+		    now - z->since >= p->frl_ns) {
+			z->attrs |= NVME_ZA_FZR;
+			z->fzr_at = now;
+			added += mark_changed(ns, z);
+		}
+		if (p->zfc_ns && (z->attrs & NVME_ZA_FZR) &&
+		    now - z->fzr_at >= p->zfc_ns) {
+			/* ZNS 1.1 2.1.1.4.3: the controller finishes the zone
+			 * and says so with ZFC */
+			zone_set_state(ns, z, ZNS_ZS_FULL);
+			z->attrs |= NVME_ZA_ZFC;
+			added += mark_changed(ns, z);
+		}
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return added;
+}
+
+void zns_changed_log(struct zns_ns *ns, void *buf, bool clear)
+{
+	struct nvme_zns_changed_zone_log *log = buf;
+
+	memset(log, 0, sizeof(*log));
+	pthread_mutex_lock(&ns->lock);
+	if (ns->nr_changed > ZNS_CHANGED_MAX) {
+		log->nrzid = cpu_to_le16(ZNS_CHANGED_OVERFLOW);
+	} else {
+		log->nrzid = cpu_to_le16((uint16_t)ns->nr_changed);
+		for (uint32_t i = 0; i < ns->nr_changed; i++)
+			log->zid[i] = cpu_to_le64(ns->changed[i]);
+	}
+	if (clear) {
+		ns->nr_changed = 0;
+		for (uint32_t i = 0; i < ns->p.nr_zones; i++)
+			ns->zones[i].changed = false;
+	}
+	pthread_mutex_unlock(&ns->lock);
 }
 
 nvme_status zns_zone_force_state(struct zns_ns *ns, uint32_t idx,

@@ -42,10 +42,13 @@ enum zns_action {
 
 struct zns_zone {
 	uint64_t	zslba;
-	uint64_t	wp;
+	uint64_t	wp;		/* with a ZRWA: the start of the window */
 	uint64_t	last_write;	/* LRU stamp for implicit close */
+	uint64_t	since;		/* clock when the zone entered its state */
+	uint64_t	fzr_at;		/* clock when FZR was set */
 	enum zns_state	state;
 	uint8_t		attrs;		/* NVME_ZA_* */
+	bool		changed;	/* listed in the Changed Zone List */
 };
 
 struct zns_params {
@@ -55,7 +58,20 @@ struct zns_params {
 	uint32_t	lba_shift;	/* 9 or 12 */
 	uint32_t	max_open;	/* 0: no limit */
 	uint32_t	max_active;	/* 0: no limit */
+	/* optional features, all off when 0 */
+	uint32_t	zdes;		/* descriptor extension, 64-byte units */
+	bool		razb;		/* reads may cross zone boundaries */
+	uint32_t	numzrwa;	/* ZRWA resources (not 0's based) */
+	uint32_t	zrwas;		/* ZRWA size, LBAs */
+	uint32_t	zrwafg;		/* ZRWA flush granularity, LBAs */
+	uint64_t	rrl_ns;		/* Full this long: RZR set */
+	uint64_t	frl_ns;		/* active this long: FZR set */
+	uint64_t	zfc_ns;		/* FZR set this long: finished, ZFC */
 };
+
+/* ZNS 1.1 5.3.1 Changed Zone List: at most 511 identifiers, else FFFFh */
+#define ZNS_CHANGED_MAX		511
+#define ZNS_CHANGED_OVERFLOW	0xffffu
 
 struct zns_counters {
 	uint32_t	nr_open;	/* implicitly + explicitly opened */
@@ -71,6 +87,12 @@ struct zns_ns {
 	uint32_t		*scratch;	/* Select All work list */
 	struct zns_counters	cnt;
 	uint64_t		lru_clock;
+	uint64_t		clock;		/* last time given to zns_tick() */
+	bool			clock_started;
+	uint8_t			*ext;		/* nr_zones x zdes x 64 bytes */
+	uint32_t		zrwa_free;	/* unallocated ZRWA resources */
+	uint64_t		changed[ZNS_CHANGED_MAX];	/* zone start LBAs */
+	uint32_t		nr_changed;	/* > ZNS_CHANGED_MAX: overflow */
 	struct znst_store	store;
 	pthread_mutex_t		lock;
 };
@@ -95,12 +117,37 @@ nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 /* Zone Management Send for one zone (@all false) or Select All. */
 nvme_status zns_mgmt_send(struct zns_ns *ns, uint64_t slba,
 			  enum zns_action act, bool all);
+/* Open Zone with ZRWA allocation (ZSASO set, ZNS 1.1 3.4.3.1.3). */
+nvme_status zns_open_zrwa(struct zns_ns *ns, uint64_t slba);
+/* ZRWA flush (ZSA 11h): commit up to and including @elba. */
+nvme_status zns_zrwa_flush(struct zns_ns *ns, uint64_t elba);
+/* Set Zone Descriptor Extension (ZSA 10h): @data is zdes x 64 bytes. */
+nvme_status zns_set_desc_ext(struct zns_ns *ns, uint64_t slba,
+			     const void *data);
 /*
  * Zone Management Receive (report): fills @buf (@len bytes, zeroed here)
- * with the header and as many descriptors as fit.
+ * with the header and as many descriptors as fit; @extended adds each
+ * zone's descriptor extension after its descriptor (ZRA 01h).
  */
 nvme_status zns_report(struct zns_ns *ns, uint64_t slba, uint8_t filter,
-		       bool partial, void *buf, size_t len);
+		       bool partial, bool extended, void *buf, size_t len);
+/* Verify / Compare: LBA range and offline zones, as a read would see them;
+ * Compare also matches @data (NULL: Verify). */
+nvme_status zns_compare(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
+			const void *data);
+
+/*
+ * Time-driven zone attributes (ZNS 1.1 5.2.2): RZR after rrl_ns in Full,
+ * FZR after frl_ns active, and a controller Finish (ZFC) zfc_ns after FZR.
+ * @now is any monotonic clock in ns; the caller owns it (tests pass a fake
+ * one).  Returns how many zones were newly added to the Changed Zone List.
+ */
+uint32_t zns_tick(struct zns_ns *ns, uint64_t now);
+/*
+ * Changed Zone List log page (4096 bytes into @buf, zeroed here); @clear
+ * empties the list (Get Log Page with RAE cleared).
+ */
+void zns_changed_log(struct zns_ns *ns, void *buf, bool clear);
 
 /* Start-up only: mark a zone read-only or offline (config). */
 nvme_status zns_zone_force_state(struct zns_ns *ns, uint32_t idx,

@@ -23,7 +23,7 @@
 #define T		(UINT64_C(1) << 40)
 #define MAX_ARGS	16
 #define MAX_CHECKS	8
-#define OUT_MAX		8192
+#define OUT_MAX		32768
 
 struct tap {
 	int n;

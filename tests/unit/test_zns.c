@@ -1112,7 +1112,7 @@ static void test_report(struct tap *t)
 		for (uint32_t z = 0; z < 8; z++)
 			match += !f || zrasf_state[f] == report_mix[z];
 		memset(&r, 0xee, sizeof(r));
-		st = zns_report(&ns, 0, f, false, &r, sizeof(r));
+		st = zns_report(&ns, 0, f, false, false, &r, sizeof(r));
 		ok = status_is(st, NVME_SC_SUCCESS) &&
 		     report_matches(&ns, &r, f, 0, match, match);
 		tap_result(t, ok, "report filter %u (%s) from slba 0: NRZ %" PRIu64
@@ -1122,44 +1122,44 @@ static void test_report(struct tap *t)
 
 	/* 3.4.2.1.1 a): from the zone holding SLBA, mid zone */
 	memset(&r, 0xee, sizeof(r));
-	st = zns_report(&ns, zslba_of(&ns, 3) + 5, NVME_ZRASF_ALL, false, &r, sizeof(r));
+	st = zns_report(&ns, zslba_of(&ns, 3) + 5, NVME_ZRASF_ALL, false, false, &r, sizeof(r));
 	ok = status_is(st, NVME_SC_SUCCESS) && report_matches(&ns, &r, 0, 3, 5, 5);
 	tap_result(t, ok, "report all from a mid-zone slba in zone 3: zones 3..7, NRZ 5");
-	st = zns_report(&ns, zslba_of(&ns, 3) + 5, NVME_ZRASF_EMPTY, false, &r, sizeof(r));
+	st = zns_report(&ns, zslba_of(&ns, 3) + 5, NVME_ZRASF_EMPTY, false, false, &r, sizeof(r));
 	ok = status_is(st, NVME_SC_SUCCESS) && report_matches(&ns, &r, 1, 3, 1, 1);
 	tap_result(t, ok, "report empty from zone 3: only zone 7 (zone 0 is below), NRZ 1");
 
 	/* Small buffer: header + 3 descriptors + 40 bytes */
 	memset(&r, 0xee, sizeof(r));
-	st = zns_report(&ns, 0, NVME_ZRASF_ALL, false, &r, 64 + 3 * 64 + 40);
+	st = zns_report(&ns, 0, NVME_ZRASF_ALL, false, false, &r, 64 + 3 * 64 + 40);
 	ok = status_is(st, NVME_SC_SUCCESS);
 	ok &= report_tail_ok(&r, 64 + 3 * 64, 64 + 3 * 64 + 40);
 	ok &= report_matches(&ns, &r, 0, 0, 8, 3);
 	tap_result(t, ok, "report all, partial 0, room for 3.6: 3 descriptors, NRZ 8 (all matching), rest zeroed, nothing written past the buffer");
 
 	memset(&r, 0xee, sizeof(r));
-	st = zns_report(&ns, 0, NVME_ZRASF_ALL, true, &r, 64 + 3 * 64 + 40);
+	st = zns_report(&ns, 0, NVME_ZRASF_ALL, true, false, &r, 64 + 3 * 64 + 40);
 	ok = status_is(st, NVME_SC_SUCCESS);
 	ok &= report_tail_ok(&r, 64 + 3 * 64, 64 + 3 * 64 + 40);
 	ok &= report_matches(&ns, &r, 0, 0, 3, 3);
 	tap_result(t, ok, "report all, partial 1, room for 3.6: NRZ 3 (descriptors returned)");
 
 	memset(&r, 0xee, sizeof(r));
-	st = zns_report(&ns, 0, NVME_ZRASF_ALL, true, &r, sizeof(r));
+	st = zns_report(&ns, 0, NVME_ZRASF_ALL, true, false, &r, sizeof(r));
 	ok = status_is(st, NVME_SC_SUCCESS) && report_matches(&ns, &r, 0, 0, 8, 8);
 	tap_result(t, ok, "report all, partial 1, room for all: NRZ 8");
 
 	memset(&r, 0xee, sizeof(r));
-	st = zns_report(&ns, zslba_of(&ns, 1), NVME_ZRASF_EMPTY, true, &r,
+	st = zns_report(&ns, zslba_of(&ns, 1), NVME_ZRASF_EMPTY, true, false, &r,
 			64 + 64);
 	ok = status_is(st, NVME_SC_SUCCESS);
 	ok &= report_tail_ok(&r, 128, 128);
 	ok &= report_matches(&ns, &r, 1, 1, 1, 1);
 	tap_result(t, ok, "report empty from zone 1, partial 1, room for 1: zone 7, NRZ 1");
 
-	st = zns_report(&ns, 0, NVME_ZRASF_ALL, true, &r, 64);
+	st = zns_report(&ns, 0, NVME_ZRASF_ALL, true, false, &r, 64);
 	ok = status_is(st, NVME_SC_SUCCESS) && le64_to_cpu(r.hdr.nr_zones) == 0;
-	st = zns_report(&ns, 0, NVME_ZRASF_ALL, false, &r, 64);
+	st = zns_report(&ns, 0, NVME_ZRASF_ALL, false, false, &r, 64);
 	ok &= status_is(st, NVME_SC_SUCCESS) && le64_to_cpu(r.hdr.nr_zones) == 8;
 	tap_result(t, ok, "report into a header-only buffer: NRZ 0 with partial, 8 without");
 	zns_ns_fini(&ns);
