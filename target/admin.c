@@ -288,6 +288,23 @@ static void pad_copy(char *dst, size_t len, const char *src)
 	memcpy(dst, src, n < len ? n : len);
 }
 
+static uint16_t oncs_of(const struct znst_config *cfg)
+{
+	return (uint16_t)(NVME_CTRL_ONCS_WRITE_ZEROES |
+		(cfg->cmd_compare ? NVME_CTRL_ONCS_COMPARE : 0) |
+		(cfg->cmd_dsm ? NVME_CTRL_ONCS_DSM : 0) |
+		(cfg->cmd_verify ? NVME_CTRL_ONCS_VERIFY : 0) |
+		(cfg->cmd_copy ? NVME_CTRL_ONCS_COPY : 0));
+}
+
+/* Zone Descriptor Changed notices exist when some timer can set RZR, FZR
+ * or ZFC (ZNS 1.1 5.3): then OAES bit 27 and the AEN config bit apply. */
+static bool zone_events_on(const struct znst_config *cfg)
+{
+	return cfg->zoned.nr_zones &&
+	       (cfg->zoned.rrl || cfg->zoned.frl || cfg->zoned.zfc_delay);
+}
+
 static void id_ctrl(struct znst_req *req)
 {
 	struct znst_ctrl *ctrl = req->conn->ctrl;
@@ -308,7 +325,8 @@ static void id_ctrl(struct znst_req *req)
 	id->acl = 3;
 	id->aerl = ZNST_AERL;
 	id->frmw = NVME_CTRL_FRMW_SLOT1_RO | (1 << 1);
-	id->lpa = NVME_CTRL_LPA_CMD_EFFECTS | NVME_CTRL_LPA_EXTENDED;
+	id->lpa = NVME_CTRL_LPA_CMD_EFFECTS | NVME_CTRL_LPA_EXTENDED |
+		  NVME_CTRL_LPA_SUPPORTED_LOGS;
 	id->elpe = ZNST_ELPE;
 	id->kas = cpu_to_le16(ZNST_KAS_100MS);
 	id->sqes = (6 << 4) | 6;
@@ -323,7 +341,11 @@ static void id_ctrl(struct znst_req *req)
 	if (disc)
 		return;
 	id->nn = cpu_to_le32(s->nr_ns);
-	id->oncs = cpu_to_le16(NVME_CTRL_ONCS_WRITE_ZEROES);
+	id->oncs = cpu_to_le16(oncs_of(cfg));
+	if (cfg->cmd_copy)
+		id->ocfs = cpu_to_le16(NVME_CTRL_OCFS_FORMAT0);
+	if (zone_events_on(cfg))
+		id->oaes = cpu_to_le32(NVME_CTRL_OAES_ZONE_DESC);
 	id->vwc = NVME_CTRL_VWC_PRESENT | NVME_CTRL_VWC_NSID_FFFFFFFF;
 	id->wctemp = cpu_to_le16(343);
 	id->cctemp = cpu_to_le16(358);
@@ -331,6 +353,7 @@ static void id_ctrl(struct znst_req *req)
 
 static void id_ns(struct znst_req *req, struct znst_ns *ns)
 {
+	const struct znst_config *cfg = &req->conn->reactor->daemon->cfg;
 	struct nvme_id_ns *id = (void *)req->data;
 	uint64_t nuse;
 
@@ -346,6 +369,11 @@ static void id_ns(struct znst_req *req, struct znst_ns *ns)
 	id->dlfeat = 0x1 | 0x8;
 	id->lbaf[0].ds = (uint8_t)ns->lba_shift;
 	memcpy(id->nguid, ns->nguid, sizeof(id->nguid));
+	if (cfg->cmd_copy) {
+		id->mssrl = cpu_to_le16((uint16_t)io_copy_max_blocks(cfg));
+		id->mcl = cpu_to_le32(io_copy_max_blocks(cfg));
+		id->msrc = ZNST_COPY_MAX_RANGES - 1;	/* 0's based */
+	}
 }
 
 static void id_ns_zns(struct znst_req *req, struct znst_ns *ns)
@@ -353,12 +381,30 @@ static void id_ns_zns(struct znst_req *req, struct znst_ns *ns)
 	struct nvme_id_ns_zns *id = (void *)req->data;
 	const struct zns_params *p = &ns->zoned.p;
 
+	const struct znst_zoned_conf *zc = &req->conn->reactor->daemon->cfg.zoned;
+
 	id->zoc = 0;
-	id->ozcs = 0;
+	id->ozcs = cpu_to_le16((p->razb ? NVME_ZNS_OZCS_RAZB : 0) |
+			       (p->numzrwa ? NVME_ZNS_OZCS_ZRWASUP : 0));
 	id->mar = cpu_to_le32(p->max_active ? p->max_active - 1 : NVME_ZNS_NO_LIMIT);
 	id->mor = cpu_to_le32(p->max_open ? p->max_open - 1 : NVME_ZNS_NO_LIMIT);
+	/* ZNS 1.1 figure 49: limits in seconds, 0: not reported */
+	id->rrl = cpu_to_le32(zc->rrl);
+	id->frl = cpu_to_le32(zc->frl);
+	id->rrl1 = cpu_to_le32(zc->rrl1);
+	id->rrl2 = cpu_to_le32(zc->rrl2);
+	id->rrl3 = cpu_to_le32(zc->rrl3);
+	id->frl1 = cpu_to_le32(zc->frl1);
+	id->frl2 = cpu_to_le32(zc->frl2);
+	id->frl3 = cpu_to_le32(zc->frl3);
+	if (p->numzrwa) {
+		id->numzrwa = cpu_to_le32(p->numzrwa - 1);	/* 0's based */
+		id->zrwafg = cpu_to_le16((uint16_t)p->zrwafg);
+		id->zrwas = cpu_to_le16((uint16_t)p->zrwas);
+		id->zrwacap = NVME_ZNS_ZRWACAP_EXPFLUSH;
+	}
 	id->lbafe[0].zsze = cpu_to_le64(p->zone_size);
-	id->lbafe[0].zdes = 0;
+	id->lbafe[0].zdes = (uint8_t)p->zdes;
 }
 
 static void id_ns_cs_indep(struct znst_req *req, struct znst_ns *ns)
@@ -484,7 +530,8 @@ static void exec_identify(struct znst_req *req)
 
 /* ---- Log pages -------------------------------------------------------------- */
 
-static void effects_fill(struct nvme_effects_log *log, uint8_t csi)
+static void effects_fill(struct nvme_effects_log *log, uint8_t csi,
+			 const struct znst_config *cfg)
 {
 	static const uint8_t admin_ops[] = {
 		NVME_ADMIN_GET_LOG_PAGE, NVME_ADMIN_IDENTIFY, NVME_ADMIN_ABORT,
@@ -502,6 +549,14 @@ static void effects_fill(struct nvme_effects_log *log, uint8_t csi)
 	log->iocs[NVME_CMD_WRITE] = cpu_to_le32(mod);
 	log->iocs[NVME_CMD_READ] = cpu_to_le32(sup);
 	log->iocs[NVME_CMD_WRITE_ZEROES] = cpu_to_le32(mod);
+	if (cfg->cmd_compare)
+		log->iocs[NVME_CMD_COMPARE] = cpu_to_le32(sup);
+	if (cfg->cmd_verify)
+		log->iocs[NVME_CMD_VERIFY] = cpu_to_le32(sup);
+	if (cfg->cmd_dsm)
+		log->iocs[NVME_CMD_DSM] = cpu_to_le32(mod);
+	if (cfg->cmd_copy)
+		log->iocs[NVME_CMD_COPY] = cpu_to_le32(mod);
 	if (csi == NVME_CSI_ZNS) {
 		/* Linux makes a zoned namespace read-only without Zone Append */
 		log->iocs[NVME_CMD_ZONE_APPEND] = cpu_to_le32(mod);
@@ -546,6 +601,40 @@ static void disc_entry_fill(struct znst_req *req, struct nvmf_disc_log_entry *e)
 	e->tsas[0] = NVMF_TCP_SECTYPE_NONE;
 }
 
+/* Supported Log Pages (LID 00h): LSUPP per LID. */
+static void supported_logs_fill(struct znst_subsys *s, le32 *lids)
+{
+	static const uint8_t ids[] = {
+		NVME_LOG_SUPPORTED, NVME_LOG_ERROR, NVME_LOG_SMART,
+		NVME_LOG_FW_SLOT, NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS,
+		NVME_LOG_FID_SUPPORTED,
+	};
+	const uint32_t lsupp = 1u << 0, ios = 1u << 1;	/* index offset */
+
+	for (size_t i = 0; i < sizeof(ids); i++)
+		lids[ids[i]] = cpu_to_le32(lsupp | ios);
+	if (s->daemon->cfg.zoned.nr_zones)
+		lids[NVME_LOG_CHANGED_ZONES] = cpu_to_le32(lsupp | ios);
+}
+
+/* Feature Identifiers Supported and Effects (LID 12h): FSUPP, and the
+ * scope (bit 20: controller). */
+static void supported_fids_fill(le32 *fids)
+{
+	static const uint8_t ids[] = {
+		NVME_FEAT_ARBITRATION, NVME_FEAT_POWER_MGMT,
+		NVME_FEAT_TEMP_THRESH, NVME_FEAT_ERR_RECOVERY,
+		NVME_FEAT_VOLATILE_WC, NVME_FEAT_NUM_QUEUES,
+		NVME_FEAT_IRQ_COALESCE, NVME_FEAT_WRITE_ATOMIC,
+		NVME_FEAT_ASYNC_EVENT, NVME_FEAT_KATO, NVME_FEAT_IOCS_PROFILE,
+		NVME_FEAT_HOST_ID,
+	};
+	const uint32_t fsupp = 1u << 0, ctrl_scope = 1u << 20;
+
+	for (size_t i = 0; i < sizeof(ids); i++)
+		fids[ids[i]] = cpu_to_le32(fsupp | ctrl_scope);
+}
+
 static void exec_get_log(struct znst_req *req)
 {
 	struct znst_ctrl *ctrl = req->conn->ctrl;
@@ -557,6 +646,8 @@ static void exec_get_log(struct znst_req *req)
 		struct nvme_fw_slot_log fw;
 		struct nvme_effects_log effects;
 		uint8_t changed_ns[4096];
+		le32 lids[256];
+		struct nvme_zns_changed_zone_log zones;
 		struct {
 			struct nvmf_disc_log_hdr hdr;
 			struct nvmf_disc_log_entry e[1];
@@ -585,8 +676,35 @@ static void exec_get_log(struct znst_req *req)
 	case NVME_LOG_CHANGED_NS:
 		len = sizeof(page.changed_ns);
 		break;
+	case NVME_LOG_SUPPORTED:
+		supported_logs_fill(ctrl->subsys, page.lids);
+		len = sizeof(page.lids);
+		break;
+	case NVME_LOG_FID_SUPPORTED:
+		supported_fids_fill(page.lids);
+		len = sizeof(page.lids);
+		break;
+	case NVME_LOG_CHANGED_ZONES: {
+		struct znst_ns *ns = subsys_ns(ctrl->subsys, le32_to_cpu(req->cmd.nsid));
+		bool rae = nvme_log_rae(&req->cmd);
+
+		/* ZNS 1.1 5.3.1: per zoned namespace, CSI 02h */
+		if (!ns || ns->csi != NVME_CSI_ZNS)
+			return req_done(req, NVME_SC_INVALID_NS | NVME_STATUS_DNR);
+		if (nvme_log_csi_of(&req->cmd) != NVME_CSI_ZNS)
+			return req_done(req, NVME_SC_INVALID_FIELD | NVME_STATUS_DNR);
+		zns_changed_log(&ns->zoned, &page.zones, !rae);
+		if (!rae) {
+			pthread_mutex_lock(&ctrl->subsys->lock);
+			ctrl->zone_aen_masked = false;
+			pthread_mutex_unlock(&ctrl->subsys->lock);
+		}
+		len = sizeof(page.zones);
+		break;
+	}
 	case NVME_LOG_CMD_EFFECTS:
-		effects_fill(&page.effects, nvme_log_csi_of(&req->cmd));
+		effects_fill(&page.effects, nvme_log_csi_of(&req->cmd),
+			     &ctrl->subsys->daemon->cfg);
 		len = sizeof(page.effects);
 		break;
 	case NVME_LOG_DISC:
@@ -632,7 +750,9 @@ static void exec_set_features(struct znst_req *req)
 		break;
 	}
 	case NVME_FEAT_ASYNC_EVENT:
-		ctrl->aen_cfg = cdw11 & (NVME_AEN_CFG_NS_ATTR | 0xff);
+		ctrl->aen_cfg = cdw11 & (NVME_AEN_CFG_NS_ATTR | 0xff |
+			(zone_events_on(&ctrl->subsys->daemon->cfg) ?
+			 NVME_AEN_CFG_ZONE_CHANGED : 0));
 		break;
 	case NVME_FEAT_KATO:
 		ctrl->kato_ms = cdw11;
@@ -708,6 +828,35 @@ static void exec_get_features(struct znst_req *req)
 
 /* ---- Events, keep alive, abort ---------------------------------------------- */
 
+/*
+ * Deliver a due Zone Descriptor Changed notice (ZNS 1.1 5.3) on a parked
+ * AER.  Runs on the reactor of the admin queue, subsystem lock held.  A
+ * notice the host did not enable (async event config bit 27) is dropped;
+ * after one is sent, more wait until the host reads log page BFh.
+ */
+static void zone_aen_try(struct znst_ctrl *ctrl)
+{
+	struct znst_req *aer;
+
+	if (!ctrl->zone_aen_pending || ctrl->zone_aen_masked)
+		return;
+	if (!(ctrl->aen_cfg & NVME_AEN_CFG_ZONE_CHANGED)) {
+		ctrl->zone_aen_pending = false;
+		return;
+	}
+	if (!ctrl->nr_aer || !ctrl->admin || ctrl->admin->state != CONN_LIVE)
+		return;
+	aer = ctrl->aer[--ctrl->nr_aer];
+	ctrl->zone_aen_pending = false;
+	ctrl->zone_aen_masked = true;
+	aer->result = NVME_AER_TYPE_NOTICE |
+		      (uint32_t)NVME_AER_NOTICE_ZONE_CHANGED << 8 |
+		      (uint32_t)NVME_LOG_CHANGED_ZONES << 16;
+	aer->state = REQ_EXECUTING;
+	aer->ns = NULL;
+	req_done(aer, NVME_SC_SUCCESS);
+}
+
 static void exec_async_event(struct znst_req *req)
 {
 	struct znst_ctrl *ctrl = req->conn->ctrl;
@@ -717,6 +866,34 @@ static void exec_async_event(struct znst_req *req)
 	/* Parked until an event fires or the controller goes away. */
 	ctrl->aer[ctrl->nr_aer++] = req;
 	req->state = REQ_AER_PENDING;
+	pthread_mutex_lock(&ctrl->subsys->lock);
+	zone_aen_try(ctrl);
+	pthread_mutex_unlock(&ctrl->subsys->lock);
+}
+
+void ctrl_zone_tick(struct znst_reactor *r, uint64_t now)
+{
+	struct znst_subsys *s = &r->daemon->nvm;
+	uint32_t added = 0;
+
+	/* One reactor runs the zone timers; each reactor delivers the
+	 * notices of the controllers whose admin queue it serves. */
+	if (r->index == 0)
+		for (uint32_t i = 0; i < s->nr_ns; i++)
+			if (s->ns[i]->csi == NVME_CSI_ZNS)
+				added += zns_tick(&s->ns[i]->zoned, now);
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < ZNST_MAX_CTRLS; i++) {
+		struct znst_ctrl *ctrl = s->ctrls[i];
+
+		if (!ctrl)
+			continue;
+		if (added)
+			ctrl->zone_aen_pending = true;
+		if (ctrl->admin && ctrl->admin->reactor == r)
+			zone_aen_try(ctrl);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 void ctrl_fail_aers(struct znst_ctrl *ctrl)

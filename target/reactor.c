@@ -348,6 +348,7 @@ static void tick(struct znst_reactor *r, uint64_t now)
 {
 	struct znst_conn *c = r->conns, *next;
 
+	ctrl_zone_tick(r, now);		/* zone timers and their notices */
 	for (; c; c = next) {
 		next = c->next;
 		conn_tick(c, now);
