@@ -1384,6 +1384,346 @@ static void test_geometry(struct tap *t)
 	}
 }
 
+/* ---- 10. Optional features: ZDES, ZRWA, RAZB, timers, changed zones ---- */
+
+static int ns_make_p(struct zns_ns *ns, struct zns_params p)
+{
+	if (!p.zone_size)
+		p.zone_size = 64;
+	if (!p.zone_cap)
+		p.zone_cap = 48;
+	p.lba_shift = 12;
+	return zns_ns_init(ns, &p);
+}
+
+static bool attrs_are(struct zns_ns *ns, uint32_t idx, uint8_t want)
+{
+	uint8_t got = zone_snap(ns, idx).attrs;
+
+	if (got == want)
+		return true;
+	diag("zone %" PRIu32 " attrs 0x%02x, expected 0x%02x", idx, got, want);
+	return false;
+}
+
+/* ZNS 1.1 3.4.3.1.6: Set Zone Descriptor Extension, per starting state. */
+static const struct {
+	enum zns_state	from;
+	nvme_status	st;
+	enum zns_state	to;
+} desc_ext_cases[] = {
+	{ ZNS_ZS_EMPTY,     NVME_SC_SUCCESS,				ZNS_ZS_CLOSED },
+	{ ZNS_ZS_IMP_OPEN,  DNR(NVME_SC_ZONE_INVALID_TRANSITION),	ZNS_ZS_IMP_OPEN },
+	{ ZNS_ZS_EXP_OPEN,  DNR(NVME_SC_ZONE_INVALID_TRANSITION),	ZNS_ZS_EXP_OPEN },
+	{ ZNS_ZS_CLOSED,    DNR(NVME_SC_ZONE_INVALID_TRANSITION),	ZNS_ZS_CLOSED },
+	{ ZNS_ZS_FULL,      DNR(NVME_SC_ZONE_INVALID_TRANSITION),	ZNS_ZS_FULL },
+	{ ZNS_ZS_READ_ONLY, DNR(NVME_SC_ZONE_INVALID_TRANSITION),	ZNS_ZS_READ_ONLY },
+	{ ZNS_ZS_OFFLINE,   DNR(NVME_SC_ZONE_INVALID_TRANSITION),	ZNS_ZS_OFFLINE },
+};
+
+static void test_desc_ext(struct tap *t)
+{
+	enum { ZDES = 2, ENTRY = 64 + ZDES * 64 };
+	struct zns_ns ns;
+	uint8_t ext[ZDES * 64], buf[64 + 8 * ENTRY];
+	nvme_status st;
+	bool ok;
+
+	for (size_t i = 0; i < sizeof(ext); i++)
+		ext[i] = (uint8_t)(i * 7 + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(desc_ext_cases); i++) {
+		if (ns_make_p(&ns, (struct zns_params){ .nr_zones = 4, .zdes = ZDES })) {
+			tap_result(t, false, "desc ext: init");
+			return;
+		}
+		zone_setup(&ns, 1, desc_ext_cases[i].from);
+		st = zns_set_desc_ext(&ns, zslba_of(&ns, 1), ext);
+		ok = status_is(st, desc_ext_cases[i].st) &&
+		     state_is(&ns, 1, desc_ext_cases[i].to);
+		if (!st)
+			ok &= attrs_are(&ns, 1, NVME_ZA_ZDEV) && counters_are(&ns, 0, 1);
+		tap_result(t, ok, "set descriptor extension, zone %s",
+			   state_names[desc_ext_cases[i].from]);
+		zns_ns_fini(&ns);
+	}
+
+	ns_make_p(&ns, (struct zns_params){ .nr_zones = 4, .zdes = ZDES,
+					     .max_open = 1, .max_active = 1 });
+	zns_set_desc_ext(&ns, 0, ext);
+	st = zns_report(&ns, 0, NVME_ZRASF_ALL, false, true, buf, sizeof(buf));
+	ok = status_is(st, NVME_SC_SUCCESS) && le64_to_cpu(*(le64 *)buf) == 4 &&
+	     buf[64 + 2] == NVME_ZA_ZDEV && !memcmp(buf + 128, ext, sizeof(ext)) &&
+	     le64_to_cpu(((struct nvme_zone_desc *)(buf + 64 + ENTRY))->zslba) ==
+		zslba_of(&ns, 1);
+	tap_result(t, ok, "extended report: ZDEV, the extension after its descriptor, %d-byte entries",
+		   ENTRY);
+	st = zns_set_desc_ext(&ns, zslba_of(&ns, 2), ext);
+	tap_result(t, status_is(st, DNR(NVME_SC_ZONE_TOO_MANY_ACTIVE)),
+		   "extension needs an active resource");
+	st = mgmt(&ns, 0, ZNS_ACT_RESET);
+	zns_report(&ns, 0, NVME_ZRASF_ALL, false, true, buf, sizeof(buf));
+	ok = status_is(st, NVME_SC_SUCCESS) && attrs_are(&ns, 0, 0) &&
+	     state_is(&ns, 0, ZNS_ZS_EMPTY) && buf[128] == 0 && buf[128 + 127] == 0;
+	tap_result(t, ok, "reset clears ZDEV and the extension data");
+	st = zns_set_desc_ext(&ns, zslba_of(&ns, 1) + 1, ext);
+	tap_result(t, status_is(st, DNR(NVME_SC_INVALID_FIELD)),
+		   "extension SLBA not a zone start");
+	zns_ns_fini(&ns);
+
+	ns_make_p(&ns, (struct zns_params){ .nr_zones = 4 });
+	ok = status_is(zns_set_desc_ext(&ns, 0, ext), DNR(NVME_SC_INVALID_FIELD)) &&
+	     status_is(zns_report(&ns, 0, 0, false, true, buf, sizeof(buf)),
+		       DNR(NVME_SC_INVALID_FIELD));
+	tap_result(t, ok, "no ZDES: set extension and extended report are invalid fields");
+	zns_ns_fini(&ns);
+}
+
+/*
+ * ZRWA window walk (ZNS 1.1 2.1.3): ZRWAS 16, ZRWAFG 4, capacity 48.
+ * Offsets are relative to the zone start; wp is the expected WP after.
+ */
+enum zrwa_op { ZW_WRITE, ZW_FLUSH, ZW_APPEND };
+static const struct {
+	enum zrwa_op	op;
+	uint32_t	off;		/* write: first LBA; flush: last LBA */
+	uint32_t	nlb;
+	nvme_status	st;
+	uint32_t	wp;
+	const char	*what;
+} zrwa_steps[] = {
+	{ ZW_WRITE,  0,  4, 0, 0,   "write at the WP stays in the window" },
+	{ ZW_WRITE,  8,  8, 0, 0,   "write up to the window's end" },
+	{ ZW_WRITE, 12,  8, 0, 4,   "write 4 past the window: implicit flush of one granule" },
+	{ ZW_WRITE,  2,  1, DNR(NVME_SC_ZONE_INVALID_WRITE), 4, "write below the WP" },
+	{ ZW_WRITE, 35,  2, DNR(NVME_SC_ZONE_INVALID_WRITE), 4, "write past the flush region" },
+	{ ZW_WRITE, 24, 11, 0, 20,  "implicit flush rounds up to granules" },
+	{ ZW_FLUSH, 25,  0, DNR(NVME_SC_INVALID_FIELD), 20, "flush of 6 blocks: not a granule" },
+	{ ZW_FLUSH, 27,  0, 0, 28,  "explicit flush of 8 blocks" },
+	{ ZW_FLUSH, 44,  0, DNR(NVME_SC_ZONE_BOUNDARY), 28, "flush past the window" },
+	{ ZW_FLUSH, 19,  0, DNR(NVME_SC_ZONE_BOUNDARY), 28, "flush below the WP" },
+	{ ZW_APPEND, 0,  1, DNR(NVME_SC_ZONE_INVALID_OP), 28, "Zone Append to a ZRWA zone" },
+	{ ZW_WRITE, 44,  4, 0, 32,  "write to the capacity's end" },
+	{ ZW_FLUSH, 47,  0, 0, 48,  "flush to the capacity's end: Full" },
+};
+
+static void test_zrwa(struct tap *t)
+{
+	struct zns_params p = { .nr_zones = 8, .numzrwa = 2, .zrwas = 16,
+				.zrwafg = 4, .max_open = 4, .max_active = 4 };
+	struct zns_ns ns;
+	struct blk b[16];
+	uint64_t alba;
+	nvme_status st;
+	bool ok;
+
+	if (ns_make_p(&ns, p)) {
+		tap_result(t, false, "zrwa: init");
+		return;
+	}
+	for (int i = 0; i < 16; i++)
+		blk_fill(&b[i], (uint8_t)(0x40 + i));
+	st = zns_open_zrwa(&ns, zslba_of(&ns, 1));
+	ok = status_is(st, NVME_SC_SUCCESS) && state_is(&ns, 1, ZNS_ZS_EXP_OPEN) &&
+	     attrs_are(&ns, 1, NVME_ZA_ZRWAV);
+	tap_result(t, ok, "open with ZRWA allocation: explicitly opened, ZRWAV");
+	for (size_t i = 0; i < ARRAY_SIZE(zrwa_steps); i++) {
+		uint64_t lba = zslba_of(&ns, 1) + zrwa_steps[i].off;
+
+		switch (zrwa_steps[i].op) {
+		case ZW_WRITE:
+			st = zns_write(&ns, lba, zrwa_steps[i].nlb, b);
+			break;
+		case ZW_FLUSH:
+			st = zns_zrwa_flush(&ns, lba);
+			break;
+		case ZW_APPEND:
+			st = zns_append(&ns, zslba_of(&ns, 1), 1, b, &alba);
+			break;
+		}
+		ok = status_is(st, zrwa_steps[i].st) &&
+		     wp_is(&ns, 1, zrwa_steps[i].wp >= 48 ? zslba_of(&ns, 1) + 48 :
+			   zslba_of(&ns, 1) + zrwa_steps[i].wp);
+		tap_result(t, ok, "ZRWA: %s", zrwa_steps[i].what);
+	}
+	ok = state_is(&ns, 1, ZNS_ZS_FULL) && attrs_are(&ns, 1, 0) &&
+	     counters_are(&ns, 0, 0) && ns.zrwa_free == 2;
+	tap_result(t, ok, "a full zone gives its ZRWA back");
+
+	ok = status_is(zns_open_zrwa(&ns, zslba_of(&ns, 2)), NVME_SC_SUCCESS) &&
+	     status_is(zns_open_zrwa(&ns, zslba_of(&ns, 3)), NVME_SC_SUCCESS) &&
+	     status_is(zns_open_zrwa(&ns, zslba_of(&ns, 4)),
+		       DNR(NVME_SC_ZONE_ZRWA_UNAVAIL)) &&
+	     state_is(&ns, 4, ZNS_ZS_EMPTY);
+	tap_result(t, ok, "ZRWA Resources Unavailable once NUMZRWA are in use");
+	ok = status_is(mgmt(&ns, 2, ZNS_ACT_CLOSE), NVME_SC_SUCCESS) &&
+	     attrs_are(&ns, 2, NVME_ZA_ZRWAV) &&
+	     status_is(zns_write(&ns, zslba_of(&ns, 2) + 5, 1, b), NVME_SC_SUCCESS) &&
+	     state_is(&ns, 2, ZNS_ZS_IMP_OPEN);
+	tap_result(t, ok, "a closed zone keeps its ZRWA; a write in it reopens it");
+	ok = status_is(mgmt(&ns, 2, ZNS_ACT_RESET), NVME_SC_SUCCESS) &&
+	     attrs_are(&ns, 2, 0) &&
+	     status_is(zns_open_zrwa(&ns, zslba_of(&ns, 4)), NVME_SC_SUCCESS);
+	tap_result(t, ok, "reset frees the ZRWA for another zone");
+	ok = status_is(zns_write(&ns, zslba_of(&ns, 5), 1, b), NVME_SC_SUCCESS) &&
+	     status_is(mgmt(&ns, 3, ZNS_ACT_FINISH), NVME_SC_SUCCESS) &&
+	     status_is(zns_open_zrwa(&ns, zslba_of(&ns, 5)),
+		       DNR(NVME_SC_ZONE_ZRWA_UNAVAIL));
+	tap_result(t, ok, "a ZRWA must start on a flush granule");
+	ok = status_is(zns_open_zrwa(&ns, zslba_of(&ns, 3)),
+		       DNR(NVME_SC_ZONE_INVALID_TRANSITION)) &&
+	     status_is(zns_zrwa_flush(&ns, zslba_of(&ns, 6)), DNR(NVME_SC_INVALID_FIELD));
+	tap_result(t, ok, "no ZRWA for a full zone; flush of a zone without one");
+	zns_ns_fini(&ns);
+
+	ns_make_p(&ns, (struct zns_params){ .nr_zones = 2 });
+	ok = status_is(zns_open_zrwa(&ns, 0), DNR(NVME_SC_INVALID_FIELD)) &&
+	     status_is(zns_zrwa_flush(&ns, 0), DNR(NVME_SC_INVALID_FIELD));
+	tap_result(t, ok, "no ZRWA support: open with ZRWA and flush are invalid fields");
+	zns_ns_fini(&ns);
+}
+
+/* Reads across zone boundaries (RAZB), Compare and Verify. */
+static void test_razb_compare(struct tap *t)
+{
+	struct zns_ns ns;
+	struct blk b[4], r[4];
+	bool ok;
+
+	for (int razb = 0; razb < 2; razb++) {
+		ns_make_p(&ns, (struct zns_params){ .nr_zones = 4, .razb = razb });
+		ok = status_is(zns_read(&ns, 62, 4, r), razb ? NVME_SC_SUCCESS :
+			       DNR(NVME_SC_ZONE_BOUNDARY));
+		zns_zone_force_state(&ns, 2, ZNS_ZS_OFFLINE);
+		ok &= status_is(zns_read(&ns, 126, 4, r), razb ?
+				DNR(NVME_SC_ZONE_OFFLINE) : DNR(NVME_SC_ZONE_BOUNDARY));
+		tap_result(t, ok, "read across a zone boundary, RAZB %d", razb);
+		zns_ns_fini(&ns);
+	}
+	ns_make_p(&ns, (struct zns_params){ .nr_zones = 4 });
+	for (int i = 0; i < 4; i++)
+		blk_fill(&b[i], (uint8_t)(0x10 + i));
+	zns_write(&ns, 0, 4, b);
+	ok = status_is(zns_compare(&ns, 0, 4, b), NVME_SC_SUCCESS);
+	b[3].b[4095] ^= 1;
+	ok &= status_is(zns_compare(&ns, 0, 4, b), DNR(NVME_SC_COMPARE_FAILED)) &&
+	      status_is(zns_compare(&ns, 0, 4, NULL), NVME_SC_SUCCESS) &&
+	      status_is(zns_compare(&ns, 4 * 64, 1, NULL), DNR(NVME_SC_LBA_RANGE));
+	tap_result(t, ok, "compare equal / different, verify, verify out of range");
+	zns_ns_fini(&ns);
+}
+
+/*
+ * RRL / FRL / ZFC with a fake clock (ZNS 1.1 5.2.2): RRL 10, FRL 20, ZFC 5
+ * time units.  Zone 0 is written (active), zone 1 finished (Full), zone 2
+ * left empty.  Each step ticks to @now; then the zones' attributes.
+ */
+static const struct {
+	uint64_t	now;
+	uint32_t	added;
+	uint8_t		za0, za1;
+	enum zns_state	zs0;
+	const char	*what;
+} timer_steps[] = {
+	{ 1009, 0, 0,			0,		ZNS_ZS_IMP_OPEN, "before RRL" },
+	{ 1010, 1, 0,			NVME_ZA_RZR,	ZNS_ZS_IMP_OPEN, "RRL passed: RZR on the full zone" },
+	{ 1019, 0, 0,			NVME_ZA_RZR,	ZNS_ZS_IMP_OPEN, "before FRL" },
+	{ 1020, 1, NVME_ZA_FZR,		NVME_ZA_RZR,	ZNS_ZS_IMP_OPEN, "FRL passed: FZR on the active zone" },
+	{ 1024, 0, NVME_ZA_FZR,		NVME_ZA_RZR,	ZNS_ZS_IMP_OPEN, "before the controller finish" },
+	{ 1025, 0, NVME_ZA_ZFC,		NVME_ZA_RZR,	ZNS_ZS_FULL,	 "finished by the controller: Full, ZFC" },
+};
+
+static void test_timers(struct tap *t)
+{
+	struct zns_params p = { .nr_zones = 4, .rrl_ns = 10, .frl_ns = 20, .zfc_ns = 5 };
+	struct nvme_zns_changed_zone_log log;
+	struct zns_ns ns;
+	bool ok;
+
+	if (ns_make_p(&ns, p)) {
+		tap_result(t, false, "timers: init");
+		return;
+	}
+	tap_result(t, zns_tick(&ns, 1000) == 0, "first tick starts the clocks");
+	write_at_wp(&ns, 0, 1, 1);
+	mgmt(&ns, 1, ZNS_ACT_FINISH);
+	for (size_t i = 0; i < ARRAY_SIZE(timer_steps); i++) {
+		uint32_t added = zns_tick(&ns, timer_steps[i].now);
+
+		ok = added == timer_steps[i].added &&
+		     attrs_are(&ns, 0, timer_steps[i].za0) &&
+		     attrs_are(&ns, 1, timer_steps[i].za1) &&
+		     state_is(&ns, 0, timer_steps[i].zs0) && attrs_are(&ns, 2, 0);
+		if (added != timer_steps[i].added)
+			diag("%u zones added to the list, expected %u", added,
+			     timer_steps[i].added);
+		tap_result(t, ok, "t=%" PRIu64 ": %s", timer_steps[i].now,
+			   timer_steps[i].what);
+	}
+	zns_changed_log(&ns, &log, false);
+	ok = le16_to_cpu(log.nrzid) == 2 && le64_to_cpu(log.zid[0]) == zslba_of(&ns, 1) &&
+	     le64_to_cpu(log.zid[1]) == zslba_of(&ns, 0);
+	tap_result(t, ok, "changed zone list names zones 1 and 0 once each");
+	zns_changed_log(&ns, &log, true);
+	zns_changed_log(&ns, &log, false);
+	tap_result(t, le16_to_cpu(log.nrzid) == 0, "reading with RAE cleared empties the list");
+	ok = status_is(mgmt(&ns, 1, ZNS_ACT_RESET), NVME_SC_SUCCESS) && attrs_are(&ns, 1, 0) &&
+	     zns_tick(&ns, 2000) == 1 && attrs_are(&ns, 0, NVME_ZA_ZFC | NVME_ZA_RZR) &&
+	     attrs_are(&ns, 1, 0);
+	tap_result(t, ok, "reset clears RZR; a zone the controller finished gets RZR, an empty one nothing");
+	/* close does not restart FRL: the zone stays active */
+	write_at_wp(&ns, 2, 1, 2);
+	zns_tick(&ns, 2010);
+	mgmt(&ns, 2, ZNS_ACT_CLOSE);
+	ok = zns_tick(&ns, 2020) == 1 && attrs_are(&ns, 2, NVME_ZA_FZR) &&
+	     status_is(mgmt(&ns, 2, ZNS_ACT_FINISH), NVME_SC_SUCCESS) &&
+	     attrs_are(&ns, 2, 0);
+	tap_result(t, ok, "FRL counts from becoming active across a close; finish clears FZR");
+	zns_ns_fini(&ns);
+}
+
+/* ZNS 1.1 5.3.1: 511 identifiers fit; more reads as FFFFh. */
+static const struct {
+	uint32_t	changed;
+	uint16_t	nrzid;
+} overflow_cases[] = {
+	{ 1, 1 }, { 511, 511 }, { 512, 0xffff }, { 600, 0xffff },
+};
+
+static void test_changed_overflow(struct tap *t)
+{
+	static struct nvme_zns_changed_zone_log log;
+
+	for (size_t i = 0; i < ARRAY_SIZE(overflow_cases); i++) {
+		struct zns_params p = { .nr_zones = 600, .zone_size = 1, .zone_cap = 1,
+					.rrl_ns = 1 };
+		struct zns_ns ns;
+		struct blk b;
+		uint32_t added;
+		bool ok;
+
+		if (ns_make_p(&ns, p)) {
+			tap_result(t, false, "overflow: init");
+			return;
+		}
+		blk_fill(&b, 1);
+		zns_tick(&ns, 100);
+		for (uint32_t z = 0; z < overflow_cases[i].changed; z++)
+			zns_write(&ns, z, 1, &b);	/* one block: Full */
+		added = zns_tick(&ns, 101);
+		zns_changed_log(&ns, &log, true);
+		ok = added == overflow_cases[i].changed &&
+		     le16_to_cpu(log.nrzid) == overflow_cases[i].nrzid &&
+		     (overflow_cases[i].nrzid == 0xffff ||
+		      le64_to_cpu(log.zid[overflow_cases[i].nrzid - 1]) ==
+			(uint64_t)overflow_cases[i].nrzid - 1);
+		zns_changed_log(&ns, &log, false);
+		ok &= log.nrzid == 0;
+		tap_result(t, ok, "%u changed zones: NRZID 0x%x, cleared after reading",
+			   overflow_cases[i].changed, overflow_cases[i].nrzid);
+		zns_ns_fini(&ns);
+	}
+}
+
 int main(void)
 {
 	struct tap t = { 0 };
@@ -1398,6 +1738,11 @@ int main(void)
 	test_report(&t);
 	test_data(&t);
 	test_memory(&t);
+	test_desc_ext(&t);
+	test_zrwa(&t);
+	test_razb_compare(&t);
+	test_timers(&t);
+	test_changed_overflow(&t);
 	printf("1..%d\n", t.n);
 	return t.failed ? 1 : 0;
 }
