@@ -199,6 +199,24 @@ static const struct opt_desc options[] = {
 	{ .name = "queue-depth", .section = "limits", .type = OPT_U32,
 	  FIELD(queue_depth), .min = 16, .max = 1024, .metavar = "N",
 	  .help = "entries per I/O queue, 16..1024" },
+	{ .name = "max-connections", .section = "limits", .type = OPT_U32,
+	  FIELD(max_conns), .min = 1, .max = 65536, .metavar = "N",
+	  .help = "TCP connections at once, all queues of all hosts; more are closed at accept" },
+	{ .name = "max-inflight-data", .section = "limits", .type = OPT_SIZE,
+	  FIELD(max_inflight), .min = 4 * SZ_K, .max = 64 * SZ_G, .metavar = "SIZE",
+	  .help = "data buffers one connection may hold, >= mdts; commands beyond wait" },
+	{ .name = "handshake-timeout", .section = "limits", .type = OPT_NSEC,
+	  FIELD(handshake_timeout), .min = MS, .max = 3600 * 1000 * MS, .metavar = "TIME",
+	  .help = "time from accept to a completed ICReq and Connect" },
+	{ .name = "pdu-timeout", .section = "limits", .type = OPT_NSEC,
+	  FIELD(pdu_timeout), .min = MS, .max = 3600 * 1000 * MS, .metavar = "TIME",
+	  .help = "time to finish a PDU once its first byte arrived" },
+	{ .name = "kato-min", .section = "limits", .type = OPT_NSEC,
+	  FIELD(kato_min), .min = MS, .max = 24 * 3600 * 1000 * MS, .metavar = "TIME",
+	  .help = "shortest keep alive timeout; a shorter KATO is raised to it" },
+	{ .name = "kato-max", .section = "limits", .type = OPT_NSEC,
+	  FIELD(kato_max), .min = MS, .max = 24 * 3600 * 1000 * MS, .metavar = "TIME",
+	  .help = "longest keep alive timeout; a longer KATO, or 0 (none), is lowered to it" },
 	{ .name = "reactors", .section = "runtime", .type = OPT_U32,
 	  FIELD(reactors), .min = 1, .max = 64, .metavar = "N",
 	  .help = "reactor (I/O) threads, 1..64" },
@@ -801,6 +819,12 @@ void znst_config_defaults(struct znst_config *cfg)
 		.max_queues = 8,
 		.queue_depth = 128,
 		.reactors = 1,
+		.max_conns = 1024,
+		.max_inflight = 32 * SZ_M,
+		.handshake_timeout = 10 * 1000 * MS,
+		.pdu_timeout = 10 * 1000 * MS,
+		.kato_min = 1000 * MS,
+		.kato_max = 3600 * 1000 * MS,
 		.timing = ZNST_TIMING_NONE,
 		.tm = {
 			/* nand defaults: FEMU's figures, used when --timing nand
@@ -1111,6 +1135,15 @@ int znst_config_validate(const struct znst_config *cfg, char *err,
 			errf(err, errlen, "--%s: %s", d->name, why);
 			return rc;
 		}
+	}
+	if (cfg->max_inflight < cfg->mdts) {
+		errf(err, errlen, "--max-inflight-data: %s is smaller than --mdts %s",
+		     fmt_size(cfg->max_inflight, a), fmt_size(cfg->mdts, b));
+		return -EINVAL;
+	}
+	if (cfg->kato_min > cfg->kato_max) {
+		errf(err, errlen, "--kato-min: larger than --kato-max");
+		return -EINVAL;
 	}
 	if (check_nqn(cfg->nqn, why, sizeof(why))) {
 		errf(err, errlen, "--nqn: %s", why);

@@ -93,6 +93,12 @@ struct znst_config {
 	uint32_t max_queues;		/* I/O queues per controller */
 	uint32_t queue_depth;		/* max entries per queue (MQES + 1) */
 	uint32_t reactors;		/* reactor threads */
+	/* what one peer may hold (hostile or broken hosts) */
+	uint32_t max_conns;		/* TCP connections, all reactors */
+	uint64_t max_inflight;		/* data buffer bytes per connection */
+	uint64_t handshake_timeout;	/* ns from accept to a live queue */
+	uint64_t pdu_timeout;		/* ns from a PDU's first byte to its last */
+	uint64_t kato_min, kato_max;	/* ns; KATO is clamped into them */
 	/* optional NVM commands, 0: off */
 	uint32_t cmd_copy, cmd_compare, cmd_verify, cmd_dsm;
 	enum znst_timing_kind timing;

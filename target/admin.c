@@ -755,7 +755,7 @@ static void exec_set_features(struct znst_req *req)
 			 NVME_AEN_CFG_ZONE_CHANGED : 0));
 		break;
 	case NVME_FEAT_KATO:
-		ctrl->kato_ms = cdw11;
+		ctrl->kato_ms = ctrl_kato_bound(ctrl, cdw11);
 		atomic_store(&ctrl->last_ka_ns, znst_now_ns());
 		break;
 	case NVME_FEAT_VOLATILE_WC:

@@ -32,7 +32,6 @@
 #define ZNST_RBUF_SIZE		(64 * 1024)
 #define ZNST_INLINE_IO		8192		/* in-capsule data on I/O queues */
 #define ZNST_MAXH2CDATA		(128 * 1024)
-#define ZNST_ICREQ_TIMEOUT_NS	(10ull * 1000000000ull)
 #define ZNST_REQ_SLACK		8
 
 /* ---- Small helpers ----------------------------------------------------------- */
@@ -108,13 +107,25 @@ static void req_release(struct znst_req *req)
 {
 	struct znst_conn *c = req->conn;
 
-	if (req->data_owned)
+	if (req->data_owned) {
 		free(req->data);
+		c->inflight -= req->data_len;
+	}
 	req->data = NULL;
 	req->data_owned = false;
 	req->state = REQ_FREE;
 	c->free_stack[c->free_top++] = req->ttag;
 	c->busy--;
+}
+
+/* Close for a limit or a timeout: the one log line says why, at LOG_INFO. */
+static void conn_drop(struct znst_conn *c, const char *why)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	conn_log(c, LOG_INFO, "closing: %s", why);
+	c->close_logged = true;
+	conn_close(c, why);
 }
 
 /* ---- Fatal errors ----------------------------------------------------------------- */
@@ -327,6 +338,65 @@ static void send_r2t(struct znst_req *req)
 	conn_queue_tx(c, &req->r2t_tx);
 }
 
+/* Give @req its data buffer and start it: R2T for writes, else execute. */
+static void req_start_data(struct znst_req *req)
+{
+	struct znst_conn *c = req->conn;
+
+	req->data = malloc(req->data_len);
+	if (!req->data)
+		return req_fail(req, NVME_SC_INTERNAL);
+	req->data_owned = true;
+	c->inflight += req->data_len;
+	if (req->dir == XFER_H2C)
+		return send_r2t(req);
+	req_execute(req);
+}
+
+/*
+ * --max-inflight-data: a connection holds at most that many bytes of data
+ * buffers.  A command beyond it waits, in order, until earlier ones finish;
+ * so a host that queues many large writes and never sends their data pins
+ * a bounded amount of memory, and a well-behaved deep queue only slows.
+ */
+static bool conn_over_budget(struct znst_conn *c, uint32_t len)
+{
+	return c->wait_head ||
+	       (c->inflight && c->inflight + len > c->reactor->daemon->cfg.max_inflight);
+}
+
+static void conn_wait_buf(struct znst_conn *c, struct znst_req *req)
+{
+	if (!c->inflight_logged) {
+		conn_log(c, LOG_INFO, "%llu bytes of data in flight (--max-inflight-data): "
+			 "further commands wait", (unsigned long long)c->inflight);
+		c->inflight_logged = true;
+	}
+	req->state = REQ_WAIT_BUF;
+	req->wait_next = NULL;
+	if (c->wait_tail)
+		c->wait_tail->wait_next = req;
+	else
+		c->wait_head = req;
+	c->wait_tail = req;
+}
+
+/* Start waiting commands that now fit; called where no send is in progress. */
+static void conn_wait_kick(struct znst_conn *c)
+{
+	while (c->wait_head && c->state != CONN_CLOSING) {
+		struct znst_req *req = c->wait_head;
+
+		if (c->inflight && c->inflight + req->data_len >
+				   c->reactor->daemon->cfg.max_inflight)
+			return;
+		c->wait_head = req->wait_next;
+		if (!c->wait_head)
+			c->wait_tail = NULL;
+		req_start_data(req);
+	}
+}
+
 /* A whole CapsuleCmd has arrived (header, in-capsule data, digests). */
 static void handle_cmd(struct znst_conn *c)
 {
@@ -348,15 +418,11 @@ static void handle_cmd(struct znst_conn *c)
 		req->data = c->rx.inline_buf;	/* consumed synchronously */
 		return req_execute(req);
 	}
-	if (req->dir != XFER_NONE && req->data_len) {
-		req->data = malloc(req->data_len);
-		if (!req->data)
-			return req_fail(req, NVME_SC_INTERNAL);
-		req->data_owned = true;
-	}
-	if (req->dir == XFER_H2C && req->data_len)
-		return send_r2t(req);
-	req_execute(req);
+	if (req->dir == XFER_NONE || !req->data_len)
+		return req_execute(req);
+	if (conn_over_budget(c, req->data_len))
+		return conn_wait_buf(c, req);
+	req_start_data(req);
 }
 
 /* ---- Receive state machine ----------------------------------------------------- */
@@ -532,6 +598,7 @@ static void rx_pdu_done(struct znst_conn *c)
 	}
 	c->rx.hdr_have = 0;
 	c->rx.phase = RX_HDR;
+	c->rx.pdus++;
 }
 
 /* Feed received bytes through the PDU state machine. */
@@ -616,8 +683,17 @@ void conn_rx_ready(struct znst_conn *c, int res)
 		return;
 	}
 	conn_rx_feed(c, c->rbuf, (uint32_t)res);
-	if (c->state != CONN_CLOSING && !c->rx.failed)
-		reactor_arm_recv(c);
+	if (c->state == CONN_CLOSING || c->rx.failed)
+		return;
+	/* Stamp the first byte of each unfinished PDU (--pdu-timeout); one
+	 * clock read per PDU that spans receives, none otherwise. */
+	if (c->rx.phase == RX_HDR && !c->rx.hdr_have)
+		c->rx.partial_since = 0;
+	else if (!c->rx.partial_since || c->rx.partial_pdu != c->rx.pdus) {
+		c->rx.partial_since = znst_now_ns();
+		c->rx.partial_pdu = c->rx.pdus;
+	}
+	reactor_arm_recv(c);
 }
 
 /* ---- Transmit completion -------------------------------------------------------- */
@@ -664,7 +740,12 @@ void conn_tx_done(struct znst_conn *c, int res)
 							: "Disconnect");
 		}
 	}
-	if (c->tx_head && c->state != CONN_CLOSING)
+	if (c->state == CONN_CLOSING)
+		return;
+	/* Buffers freed above may let waiting commands start; only now,
+	 * with the FIFO consistent, may they queue R2Ts and responses. */
+	conn_wait_kick(c);
+	if (c->tx_head)
 		reactor_arm_send(c);
 }
 
@@ -748,8 +829,9 @@ void conn_close(struct znst_conn *c, const char *why)
 
 	if (c->state == CONN_CLOSING)
 		return;
-	conn_log(c, c->state == CONN_LIVE ? LOG_INFO : LOG_DEBUG,
-		 "closing: %s", why);
+	if (!c->close_logged)
+		conn_log(c, c->state == CONN_LIVE ? LOG_INFO : LOG_DEBUG,
+			 "closing: %s", why);
 	c->state = CONN_CLOSING;
 	for (uint32_t i = 0; i < c->nr_reqs; i++) {
 		struct znst_req *req = &c->reqs[i];
@@ -758,10 +840,12 @@ void conn_close(struct znst_conn *c, const char *why)
 			reactor_unhold(c->reactor, req);
 			req_release(req);
 		} else if (req->state == REQ_AER_PENDING ||
-			   req->state == REQ_NEED_DATA) {
+			   req->state == REQ_NEED_DATA ||
+			   req->state == REQ_WAIT_BUF) {
 			req_release(req);
 		}
 	}
+	c->wait_head = c->wait_tail = NULL;
 	if (c->rx.req && c->rx.req->state == REQ_EXECUTING)
 		req_release(c->rx.req);
 	c->rx.req = NULL;
@@ -810,6 +894,7 @@ void conn_maybe_free(struct znst_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	r->nr_conns--;
+	atomic_fetch_sub(&r->daemon->nr_conns, 1);	/* taken at accept */
 	close(c->fd);
 	free(c->reqs);
 	free(c->free_stack);
@@ -821,13 +906,26 @@ void conn_maybe_free(struct znst_conn *c)
 /* Periodic checks: handshake deadline, keep alive, controller teardown. */
 void conn_tick(struct znst_conn *c, uint64_t now)
 {
+	const struct znst_config *cfg = &c->reactor->daemon->cfg;
 	struct znst_ctrl *ctrl = c->ctrl;
+	char why[96];
 
 	if (c->state == CONN_CLOSING)
 		return;
+	if (c->rx.partial_since && now - c->rx.partial_since > cfg->pdu_timeout) {
+		snprintf(why, sizeof(why), "PDU unfinished %llu ms after its first byte "
+			 "(--pdu-timeout)",
+			 (unsigned long long)((now - c->rx.partial_since) / 1000000));
+		conn_drop(c, why);
+		return;
+	}
 	if (c->state != CONN_LIVE) {
-		if (now - c->created_ns > ZNST_ICREQ_TIMEOUT_NS)
-			conn_close(c, "no ICReq/Connect within 10 s");
+		if (now - c->created_ns > cfg->handshake_timeout) {
+			snprintf(why, sizeof(why), "no %s within %llu ms (--handshake-timeout)",
+				 c->state == CONN_WAIT_ICREQ ? "ICReq" : "Connect",
+				 (unsigned long long)(cfg->handshake_timeout / 1000000));
+			conn_drop(c, why);
+		}
 		return;
 	}
 	if (atomic_load(&ctrl->dead)) {

@@ -114,6 +114,7 @@ enum znst_xfer_dir {
 
 enum znst_req_state {
 	REQ_FREE,		/* in the connection's pool */
+	REQ_WAIT_BUF,		/* parsed; waits for the connection's data budget */
 	REQ_NEED_DATA,		/* R2T sent, waiting for H2CData */
 	REQ_EXECUTING,		/* in the command layer */
 	REQ_HELD,		/* done, held in the deadline queue */
@@ -159,6 +160,7 @@ struct znst_req {
 	uint8_t			ddgst[4];
 	uint8_t			r2t_hdr[NVME_TCP_R2T_HLEN + 4] __attribute__((aligned(8)));
 	struct znst_tx		r2t_tx;
+	struct znst_req		*wait_next;	/* REQ_WAIT_BUF FIFO */
 };
 
 /* ---- Connections (one per queue) ------------------------------------------- */
@@ -183,6 +185,11 @@ struct znst_conn_rx {
 	struct znst_req		*req;		/* request the current PDU feeds */
 	uint8_t			*inline_buf;	/* in-capsule data */
 	uint8_t			hpda;
+	/* --pdu-timeout: when the unfinished PDU number partial_pdu got
+	 * its first byte; 0 between PDUs */
+	uint64_t		pdus;		/* PDUs completed */
+	uint64_t		partial_pdu;
+	uint64_t		partial_since;
 };
 
 enum znst_conn_state {
@@ -219,6 +226,11 @@ struct znst_conn {
 	uint32_t		free_top;
 	uint16_t		*free_stack;
 	uint32_t		busy;		/* requests not free */
+	/* data buffers held (--max-inflight-data) and commands waiting */
+	uint64_t		inflight;
+	struct znst_req		*wait_head, *wait_tail;
+	bool			inflight_logged;
+	bool			close_logged;	/* reason already at LOG_INFO */
 	/* receive */
 	struct znst_conn_rx	rx;
 	uint8_t			*rbuf;
@@ -272,6 +284,10 @@ struct znst_reactor {
 	int			signal_fd;	/* reactor 0 only, else -1 */
 	struct signalfd_siginfo	siginfo;
 	struct timing_lateness	late;		/* completions vs their deadlines */
+	/* connections refused at accept: one log line a second at most */
+	uint64_t		refused_log_ns;
+	uint32_t		refused_quiet;
+	uint64_t		accept_pause_until;	/* EMFILE: retry later */
 	uint64_t		spin_ns;
 };
 
@@ -287,6 +303,7 @@ struct znst_daemon {
 	int			listen_fd;
 	char			listen_desc[96];
 	_Atomic uint64_t	conn_ids;
+	atomic_uint		nr_conns;	/* all reactors, vs cfg.max_conns */
 };
 
 /* ---- Interfaces between the layers ----------------------------------------- */
@@ -311,6 +328,8 @@ nvme_status ctrl_create(struct znst_subsys *s, const struct nvmf_connect_data *c
 struct znst_ctrl *ctrl_get_by_id(struct znst_subsys *s, uint16_t cntlid,
 				 const char *hostnqn);
 void ctrl_put(struct znst_ctrl *ctrl);
+/* KATO (ms) clamped into --kato-min/--kato-max, logged when changed */
+uint32_t ctrl_kato_bound(struct znst_ctrl *ctrl, uint32_t kato_ms);
 
 /* admin.c / io.c: parse sets req->execute, dir and data_len, or a status */
 nvme_status admin_parse(struct znst_req *req);

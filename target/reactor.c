@@ -213,8 +213,27 @@ static void adopt_fd(struct znst_reactor *r, int fd)
 {
 	if (!conn_create(r, fd)) {
 		znst_log(r->daemon, LOG_ERR, "out of memory for a connection; dropped");
+		atomic_fetch_sub(&r->daemon->nr_conns, 1);
 		close(fd);
 	}
+}
+
+/* --max-connections reached: close at once; one log line a second. */
+static void refuse_fd(struct znst_reactor *r, int fd)
+{
+	struct znst_daemon *d = r->daemon;
+	uint64_t now = znst_now_ns();
+
+	if (now - r->refused_log_ns >= 1000000000ull) {
+		znst_log(d, LOG_INFO, "connection refused: --max-connections %u reached%s",
+			 d->cfg.max_conns,
+			 r->refused_quiet ? "; more refused in the last second" : "");
+		r->refused_log_ns = now;
+		r->refused_quiet = 0;
+	} else {
+		r->refused_quiet++;
+	}
+	close(fd);
 }
 
 static void hand_out(struct znst_reactor *r, int fd)
@@ -223,6 +242,12 @@ static void hand_out(struct znst_reactor *r, int fd)
 	struct znst_reactor *to = &d->reactors[d->next_reactor++ % d->nr_reactors];
 	int *inbox;
 
+	/* Counted here, before the hand-over, so reactors cannot overshoot
+	 * together; conn_maybe_free() gives it back. */
+	if (atomic_fetch_add(&d->nr_conns, 1) >= d->cfg.max_conns) {
+		atomic_fetch_sub(&d->nr_conns, 1);
+		return refuse_fd(r, fd);
+	}
 	if (to == r)
 		return adopt_fd(r, fd);
 	pthread_mutex_lock(&to->inbox_lock);
@@ -232,6 +257,7 @@ static void hand_out(struct znst_reactor *r, int fd)
 		inbox = realloc(to->inbox, cap * sizeof(*inbox));
 		if (!inbox) {
 			pthread_mutex_unlock(&to->inbox_lock);
+			atomic_fetch_sub(&d->nr_conns, 1);
 			close(fd);
 			return;
 		}
@@ -257,8 +283,13 @@ static void handle_accept(struct znst_reactor *r, struct io_uring_cqe *cqe)
 		r->caps.multishot_accept = false;
 		return;
 	}
-	if (cqe->res != -ECANCELED)
-		znst_log(r->daemon, LOG_ERR, "accept: %s", strerror(-cqe->res));
+	if (cqe->res == -ECANCELED)
+		return;
+	znst_log(r->daemon, LOG_ERR, "accept: %s", strerror(-cqe->res));
+	/* Out of fds or memory: re-arming at once would spin on the same
+	 * error; try again after a tick. */
+	if (!r->accept_armed)
+		r->accept_pause_until = znst_now_ns() + ZNST_TICK_NS;
 }
 
 static void handle_wake(struct znst_reactor *r, struct io_uring_cqe *cqe)
@@ -527,7 +558,7 @@ int reactor_run(struct znst_reactor *r)
 		io_uring_cq_advance(&r->ring, n);
 		if (!r->wake_armed)
 			arm_wake(r);
-		if (!r->accept_armed)
+		if (!r->accept_armed && znst_now_ns() >= r->accept_pause_until)
 			arm_accept(r);
 	}
 	drain(r);

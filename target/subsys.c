@@ -257,7 +257,7 @@ nvme_status ctrl_create(struct znst_subsys *s, const struct nvmf_connect_data *c
 	ctrl->subsys = s;
 	atomic_init(&ctrl->refs, 1);
 	atomic_init(&ctrl->dead, false);
-	ctrl->kato_ms = kato_ms;
+	ctrl->kato_ms = ctrl_kato_bound(ctrl, kato_ms);
 	atomic_init(&ctrl->last_ka_ns, znst_now_ns());
 	memcpy(ctrl->hostid, cd->hostid, sizeof(ctrl->hostid));
 	memcpy(ctrl->hostnqn, cd->hostnqn, sizeof(ctrl->hostnqn));
@@ -268,6 +268,30 @@ nvme_status ctrl_create(struct znst_subsys *s, const struct nvmf_connect_data *c
 	pthread_mutex_unlock(&s->lock);
 	*out = ctrl;
 	return NVME_SC_SUCCESS;
+}
+
+/*
+ * KATO 0 disables the keep alive timer (NVMe base 2.0 5.27.1.12); here it
+ * gets --kato-max instead, so no controller of a vanished host holds its
+ * slot and its zones' open resources for ever.  Linux nvmet does the same
+ * for discovery controllers (120 s).
+ */
+uint32_t ctrl_kato_bound(struct znst_ctrl *ctrl, uint32_t kato_ms)
+{
+	const struct znst_config *cfg = &ctrl->subsys->daemon->cfg;
+	uint64_t lo = cfg->kato_min / 1000000, hi = cfg->kato_max / 1000000;
+	uint32_t want = kato_ms;
+
+	if (!kato_ms || kato_ms > hi)
+		kato_ms = (uint32_t)hi;
+	else if (kato_ms < lo)
+		kato_ms = (uint32_t)lo;
+	if (kato_ms != want)
+		znst_log(ctrl->subsys->daemon, want ? LOG_INFO : LOG_DEBUG,
+			 "controller %u: KATO %u ms %s to %u ms (--kato-%s)",
+			 ctrl->cntlid, want, kato_ms < want || !want ? "lowered" : "raised",
+			 kato_ms, kato_ms == hi ? "max" : "min");
+	return kato_ms;
 }
 
 struct znst_ctrl *ctrl_get_by_id(struct znst_subsys *s, uint16_t cntlid,
