@@ -303,20 +303,29 @@ static uint64_t nand_reset_zone(struct timing_model *m, uint64_t zone, uint64_t 
 	return done;
 }
 
-/* Finishing pads the rest of the zone's capacity with programs. */
+/*
+ * Finishing pads the rest of the zone's capacity with programs.  Padding
+ * continues at the write pointer: the first pad unit is the one being
+ * filled (buffered) or the next one (unbuffered writes programmed theirs
+ * padded already), and unit u lands on the die unit_die() gives it, so a
+ * short pad touches only the dies after the write pointer and each die
+ * pays for exactly the units it holds.
+ */
 static uint64_t nand_finish_zone(struct timing_model *m, uint64_t zone, uint64_t now)
 {
 	uint64_t unit = unit_bytes(m), fill = m->zone_fill[zone];
-	uint64_t pad = m->p.zone_cap > fill ? m->p.zone_cap - fill : 0;
+	uint64_t first = m->p.nand.wbuf ? fill / unit : (fill + unit - 1) / unit;
+	uint64_t end = (m->p.zone_cap + unit - 1) / unit;
 	uint32_t z = m->p.nand.zone_dies;
-	uint64_t units = (pad + unit - 1) / unit, per_die = (units + z - 1) / z;
 	uint64_t done = now;
 
-	if (!pad)
+	if (fill >= m->p.zone_cap)
 		return now;
-	for (uint32_t i = 0; i < z && i < units; i++) {
-		uint32_t die = unit_die(m, true, zone, i);
-		uint64_t t = max_u64(now, m->die_free[die]) + per_die * m->p.nand.t_prog;
+	for (uint64_t u = first; u < end && u < first + z; u++) {
+		uint32_t die = unit_die(m, true, zone, u);
+		/* units first.., one in z of them on this die */
+		uint64_t n = (end - u + z - 1) / z;
+		uint64_t t = max_u64(now, m->die_free[die]) + n * m->p.nand.t_prog;
 
 		m->die_free[die] = t;
 		done = max_u64(done, t);
@@ -416,7 +425,8 @@ void timing_lateness_add(struct timing_lateness *l, enum timing_op op,
 
 	if (op >= TIMING_OP_NR)
 		return;
-	while (late_ns > late_limits[b])
+	/* bucket b holds late_limits[b - 1] <= late < late_limits[b] */
+	while (b < TIMING_LATE_BUCKETS - 1 && late_ns >= late_limits[b])
 		b++;
 	l->count[op][b]++;
 	l->total[op]++;
@@ -442,10 +452,16 @@ uint64_t timing_lateness_quantile(const struct timing_lateness *l,
 				  enum timing_op op, double q)
 {
 	uint64_t need, seen = 0;
+	double rank;
 
 	if (op >= TIMING_OP_NR || !l->total[op])
 		return 0;
-	need = (uint64_t)(q * (double)l->total[op]);
+	/* nearest rank: the ceil(q x n)-th smallest; the epsilon keeps
+	 * 0.9 x 100 from becoming 91 through rounding */
+	rank = q * (double)l->total[op] - 1e-9;
+	need = (uint64_t)rank;
+	if ((double)need < rank)
+		need++;
 	if (need < 1)
 		need = 1;
 	for (unsigned b = 0; b < TIMING_LATE_BUCKETS; b++) {
@@ -468,8 +484,8 @@ void timing_lateness_format(const struct timing_lateness *l, char *buf,
 
 		if (!l->total[op])
 			continue;
-		for (unsigned b = 0; b < TIMING_LATE_BUCKETS; b++)
-			if (late_limits[b] > 20000)
+		for (unsigned b = 1; b < TIMING_LATE_BUCKETS; b++)
+			if (late_limits[b - 1] >= 20000)
 				late20 += l->count[op][b];
 		n = snprintf(buf + used, len - used,
 			     "lateness %-12s n=%llu mean=%.2fus p50<=%.1fus p99<=%.1fus p99.9<=%.1fus max=%.1fus >=20us=%.3f%%\n",

@@ -10,7 +10,10 @@
  *   nand   channels x dies x planes with tR / tPROG / tBERS, per-die and
  *          per-channel busy timelines, zone-to-die striping, an optional
  *          write buffer that completes writes early and drains to NAND,
- *          resets costing erases and finishes costing padding programs
+ *          resets costing erases and finishes costing padding programs;
+ *          a flush waits until every full program unit written so far
+ *          is programmed (a partial unit stays in the buffer, as on a
+ *          drive with power-loss protection)
  */
 #ifndef ZNST_TIMING_TIMING_H
 #define ZNST_TIMING_TIMING_H
@@ -118,7 +121,8 @@ const char *timing_model_name(enum timing_model_kind kind);
 
 /* ---- Lateness statistics ---------------------------------------------------- */
 
-/* Bucket upper bounds in ns; the last bucket is open-ended. */
+/* Bucket upper bounds in ns, exclusive (bucket b holds lateness in
+ * [limit(b - 1), limit(b))); the last bucket is open-ended. */
 #define TIMING_LATE_BUCKETS	12
 
 struct timing_lateness {
@@ -132,7 +136,8 @@ void timing_lateness_add(struct timing_lateness *l, enum timing_op op,
 			 uint64_t late_ns);
 void timing_lateness_merge(struct timing_lateness *into,
 			   const struct timing_lateness *from);
-/* Upper bound (ns) of the bucket holding quantile @q (0..1) of @op. */
+/* Upper bound (ns) of the bucket holding quantile @q (0..1, nearest rank)
+ * of @op. */
 uint64_t timing_lateness_quantile(const struct timing_lateness *l,
 				  enum timing_op op, double q);
 uint64_t timing_lateness_bucket_limit(unsigned bucket);
