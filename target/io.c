@@ -224,7 +224,8 @@ static void exec_zone_send(struct znst_req *req)
 
 	switch (zsa) {
 	case NVME_ZSA_SET_DESC_EXT:
-		st = zns_set_desc_ext(zns, slba, req->data);
+		st = zns_set_desc_ext(zns, slba, req->data,
+				      nvme_zsa_zrwa(&req->cmd));
 		break;
 	case NVME_ZSA_ZRWA_FLUSH:
 		st = zns_zrwa_flush(zns, slba);
@@ -265,8 +266,10 @@ static nvme_status zone_send_parse(struct znst_req *req,
 	    nvme_zsa_rsvd(&req->cmd) || req->cmd.cdw12 || req->cmd.cdw14 ||
 	    req->cmd.cdw15)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	/* ZSASO only means something to Open; ZRWA needs ZRWASUP */
-	if (nvme_zsa_zrwa(&req->cmd) && (zsa != NVME_ZSA_OPEN || !p->numzrwa))
+	/* ZSASO (ZRWAA) only means something to Open and Set Zone
+	 * Descriptor Extension; it needs ZRWASUP */
+	if (nvme_zsa_zrwa(&req->cmd) &&
+	    ((zsa != NVME_ZSA_OPEN && zsa != NVME_ZSA_SET_DESC_EXT) || !p->numzrwa))
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	req->tio.all = all;
 	req->tio.op = zsa_map[zsa].op;

@@ -747,13 +747,13 @@ nvme_status zns_zrwa_flush(struct zns_ns *ns, uint64_t elba)
 }
 
 nvme_status zns_set_desc_ext(struct zns_ns *ns, uint64_t slba,
-			     const void *data)
+			     const void *data, bool zrwa)
 {
 	size_t sz = (size_t)ns->p.zdes * 64;
 	struct zns_zone *z;
 	nvme_status st;
 
-	if (!sz)
+	if (!sz || (zrwa && !ns->p.numzrwa))
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	st = send_slba_check(ns, slba, true);
 	if (st)
@@ -761,15 +761,22 @@ nvme_status zns_set_desc_ext(struct zns_ns *ns, uint64_t slba,
 	z = zone_of(ns, slba);
 	pthread_mutex_lock(&ns->lock);
 	/* ZNS 1.1 3.4.3.1.6: only an empty zone takes an extension; it
-	 * becomes Closed, so it needs an active resource */
+	 * becomes Closed, so it needs an active resource (and, with ZRWAA,
+	 * a ZRWA resource) */
 	if (z->state != ZNS_ZS_EMPTY)
 		st = NVME_SC_ZONE_INVALID_TRANSITION;
+	else if (zrwa && !ns->zrwa_free)
+		st = NVME_SC_ZONE_ZRWA_UNAVAIL;
 	else
 		st = zone_reserve(ns, z, ZNS_ZS_CLOSED);
 	if (!st) {
 		zone_set_state(ns, z, ZNS_ZS_CLOSED);
 		memcpy(ns->ext + (size_t)zone_idx(ns, z) * sz, data, sz);
 		z->attrs |= NVME_ZA_ZDEV;
+		if (zrwa) {
+			z->attrs |= NVME_ZA_ZRWAV;
+			ns->zrwa_free--;
+		}
 	}
 	pthread_mutex_unlock(&ns->lock);
 	return st ? st | NVME_STATUS_DNR : st;

@@ -121,9 +121,10 @@ nvme_status zns_mgmt_send(struct zns_ns *ns, uint64_t slba,
 nvme_status zns_open_zrwa(struct zns_ns *ns, uint64_t slba);
 /* ZRWA flush (ZSA 11h): commit up to and including @elba. */
 nvme_status zns_zrwa_flush(struct zns_ns *ns, uint64_t elba);
-/* Set Zone Descriptor Extension (ZSA 10h): @data is zdes x 64 bytes. */
+/* Set Zone Descriptor Extension (ZSA 10h): @data is zdes x 64 bytes;
+ * @zrwa (ZSASO) also allocates a ZRWA to the zone. */
 nvme_status zns_set_desc_ext(struct zns_ns *ns, uint64_t slba,
-			     const void *data);
+			     const void *data, bool zrwa);
 /*
  * Zone Management Receive (report): fills @buf (@len bytes, zeroed here)
  * with the header and as many descriptors as fit; @extended adds each

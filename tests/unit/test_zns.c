@@ -1437,7 +1437,7 @@ static void test_desc_ext(struct tap *t)
 			return;
 		}
 		zone_setup(&ns, 1, desc_ext_cases[i].from);
-		st = zns_set_desc_ext(&ns, zslba_of(&ns, 1), ext);
+		st = zns_set_desc_ext(&ns, zslba_of(&ns, 1), ext, false);
 		ok = status_is(st, desc_ext_cases[i].st) &&
 		     state_is(&ns, 1, desc_ext_cases[i].to);
 		if (!st)
@@ -1449,7 +1449,7 @@ static void test_desc_ext(struct tap *t)
 
 	ns_make_p(&ns, (struct zns_params){ .nr_zones = 4, .zdes = ZDES,
 					     .max_open = 1, .max_active = 1 });
-	zns_set_desc_ext(&ns, 0, ext);
+	zns_set_desc_ext(&ns, 0, ext, false);
 	st = zns_report(&ns, 0, NVME_ZRASF_ALL, false, true, buf, sizeof(buf));
 	ok = status_is(st, NVME_SC_SUCCESS) && le64_to_cpu(*(le64 *)buf) == 4 &&
 	     buf[64 + 2] == NVME_ZA_ZDEV && !memcmp(buf + 128, ext, sizeof(ext)) &&
@@ -1457,7 +1457,7 @@ static void test_desc_ext(struct tap *t)
 		zslba_of(&ns, 1);
 	tap_result(t, ok, "extended report: ZDEV, the extension after its descriptor, %d-byte entries",
 		   ENTRY);
-	st = zns_set_desc_ext(&ns, zslba_of(&ns, 2), ext);
+	st = zns_set_desc_ext(&ns, zslba_of(&ns, 2), ext, false);
 	tap_result(t, status_is(st, DNR(NVME_SC_ZONE_TOO_MANY_ACTIVE)),
 		   "extension needs an active resource");
 	st = mgmt(&ns, 0, ZNS_ACT_RESET);
@@ -1465,13 +1465,13 @@ static void test_desc_ext(struct tap *t)
 	ok = status_is(st, NVME_SC_SUCCESS) && attrs_are(&ns, 0, 0) &&
 	     state_is(&ns, 0, ZNS_ZS_EMPTY) && buf[128] == 0 && buf[128 + 127] == 0;
 	tap_result(t, ok, "reset clears ZDEV and the extension data");
-	st = zns_set_desc_ext(&ns, zslba_of(&ns, 1) + 1, ext);
+	st = zns_set_desc_ext(&ns, zslba_of(&ns, 1) + 1, ext, false);
 	tap_result(t, status_is(st, DNR(NVME_SC_INVALID_FIELD)),
 		   "extension SLBA not a zone start");
 	zns_ns_fini(&ns);
 
 	ns_make_p(&ns, (struct zns_params){ .nr_zones = 4 });
-	ok = status_is(zns_set_desc_ext(&ns, 0, ext), DNR(NVME_SC_INVALID_FIELD)) &&
+	ok = status_is(zns_set_desc_ext(&ns, 0, ext, false), DNR(NVME_SC_INVALID_FIELD)) &&
 	     status_is(zns_report(&ns, 0, 0, false, true, buf, sizeof(buf)),
 		       DNR(NVME_SC_INVALID_FIELD));
 	tap_result(t, ok, "no ZDES: set extension and extended report are invalid fields");
@@ -1574,6 +1574,25 @@ static void test_zrwa(struct tap *t)
 	     status_is(zns_zrwa_flush(&ns, zslba_of(&ns, 6)), DNR(NVME_SC_INVALID_FIELD));
 	tap_result(t, ok, "no ZRWA for a full zone; flush of a zone without one");
 	zns_ns_fini(&ns);
+
+	{
+		uint8_t ext[64] = { 1 };
+
+		p.zdes = 1;
+		ns_make_p(&ns, p);
+		ok = status_is(zns_set_desc_ext(&ns, 0, ext, true), NVME_SC_SUCCESS) &&
+		     state_is(&ns, 0, ZNS_ZS_CLOSED) &&
+		     attrs_are(&ns, 0, NVME_ZA_ZDEV | NVME_ZA_ZRWAV) &&
+		     status_is(zns_write(&ns, 8, 1, b), NVME_SC_SUCCESS) &&
+		     wp_is(&ns, 0, 0) &&
+		     status_is(zns_set_desc_ext(&ns, zslba_of(&ns, 1), ext, true),
+			       NVME_SC_SUCCESS) &&
+		     status_is(zns_set_desc_ext(&ns, zslba_of(&ns, 2), ext, true),
+			       DNR(NVME_SC_ZONE_ZRWA_UNAVAIL)) &&
+		     state_is(&ns, 2, ZNS_ZS_EMPTY);
+		tap_result(t, ok, "Set Zone Descriptor Extension with ZRWAA allocates a ZRWA");
+		zns_ns_fini(&ns);
+	}
 
 	ns_make_p(&ns, (struct zns_params){ .nr_zones = 2 });
 	ok = status_is(zns_open_zrwa(&ns, 0), DNR(NVME_SC_INVALID_FIELD)) &&
