@@ -286,7 +286,10 @@ static nvme_status req_parse(struct znst_req *req)
 	if ((cmd->flags & NVME_SQE_FUSE_MASK) ||
 	    (cmd->flags & NVME_SQE_PSDT_MASK) != NVME_SQE_PSDT_SGL)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	if (cmd->opcode == NVME_ADMIN_FABRICS)
+	/* Property Get/Set and Disconnect need the controller Connect binds */
+	if (cmd->opcode == NVME_ADMIN_FABRICS &&
+	    (c->state == CONN_LIVE ||
+	     ((const struct nvmf_connect_cmd *)cmd)->fctype == NVMF_TYPE_CONNECT))
 		return fabrics_parse(req);
 	if (c->state != CONN_LIVE)
 		return NVME_SC_CMD_SEQ_ERROR | NVME_STATUS_DNR;
