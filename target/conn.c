@@ -197,7 +197,8 @@ void conn_submit_response(struct znst_req *req)
 		tx_add(&req->tx, req->rsp_hdr,
 		       nvme_tcp_build_rsp(req->rsp_hdr, &cqe, c->hdgst));
 	}
-	if (req->cmd.opcode == NVME_CMD_FABRICS &&
+	/* A refused Disconnect (before Connect) leaves the queue as it was. */
+	if (req->cmd.opcode == NVME_CMD_FABRICS && !req->status &&
 	    ((struct nvmf_connect_cmd *)&req->cmd)->fctype == NVMF_TYPE_DISCONNECT)
 		req->tx.close_after = true;
 	req->state = REQ_SENDING;
