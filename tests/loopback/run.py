@@ -217,6 +217,22 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
 
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer",
+                       "WARNING: ThreadSanitizer")
+
+    def sanitizer_report(self):
+        """The first lines of a sanitizer report in the log, or ""."""
+        try:
+            with open(self.log.name, errors="replace") as f:
+                lines = f.readlines()
+        except OSError:
+            return ""
+        for i, line in enumerate(lines):
+            if any(m in line for m in self.SANITIZER_MARKS):
+                return "".join(lines[i:i + 12])
+        return ""
+
     def log_tail(self, lines=40):
         try:
             with open(self.log.name, errors="replace") as f:
@@ -1640,6 +1656,152 @@ def group_malformed(ctx):
         c.soft(cpl.is_status(n.SC_CONNECT_INVALID_PARAM) and cpl.dw0 == (1 << 16 | 16),
                "admin Connect with CNTLID 1: %s IPO %#x" % (cpl.status_str(), cpl.dw0))
         expect_ok(q.connect(NQN, HOSTNQN), "valid Connect afterwards")
+    # ---- out-of-order transfers, wrong queues, unconnected or disabled controllers ----
+    def r2t_pending(q, nblk=4, seed=0):
+        cmd = q.submit_write(NVM_NS, 0, blocks(nblk, seed), incapsule=False, auto_h2c=False)
+        while not cmd.r2ts:
+            q.process_one()
+        return cmd, cmd.r2ts[0]
+
+    with case("malformed: duplicate H2CData after the whole transfer -> TermReq FES 1 (FEI 10), closed") as c:
+        ctl, q = io_queue()
+        cmd, (ttag, r2to, r2tl) = r2t_pending(q)
+        pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, r2tl), bytes(cmd.data_out),
+                    flags=n.F_LAST)
+        q.send_raw(pdu)
+        expect_ok(q.wait(cmd), "the write itself")
+        q.send_raw(pdu)
+        expect_term(c, q, n.FES_INVALID_HDR, fei=10, sent=pdu)
+        ctl.close()
+    with case("malformed: H2CData repeating an offset already received -> TermReq FES 4 (FEI 12), closed") as c:
+        ctl, q = io_queue()
+        cmd, (ttag, r2to, r2tl) = r2t_pending(q)
+        first = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, 8192), bytes(8192))
+        q.send_raw(first)
+        pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 4096, 8192), bytes(8192))
+        q.send_raw(pdu)
+        expect_term(c, q, n.FES_OUT_OF_RANGE, fei=12, sent=pdu)
+        ctl.close()
+    with case("malformed: second H2CData running past the R2T length -> TermReq FES 4, closed") as c:
+        ctl, q = io_queue()
+        cmd, (ttag, r2to, r2tl) = r2t_pending(q)
+        q.send_raw(q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, 8192), bytes(8192)))
+        pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 8192, 12288), bytes(12288),
+                    flags=n.F_LAST)
+        q.send_raw(pdu)
+        expect_term(c, q, n.FES_OUT_OF_RANGE, sent=pdu)
+        ctl.close()
+    with case("malformed: unsolicited H2CData for a Read in flight -> TermReq FES 1, closed") as c:
+        ctl, q = io_queue()
+        cmd = q.submit_read(NVM_NS, 0, 64)
+        pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, 0, 0, 4096), bytes(4096), flags=n.F_LAST)
+        q.send_raw(pdu)
+        expect_term(c, q, n.FES_INVALID_HDR, sent=pdu)
+        ctl.close()
+    with case("malformed: write split over 3 H2CData PDUs in order is accepted (R2T window kept)") as c:
+        ctl, q = io_queue()
+        data = blocks(3, 9)
+        cmd = q.submit_write(NVM_NS, 40, data, incapsule=False, auto_h2c=False)
+        while not cmd.r2ts:
+            q.process_one()
+        ttag, r2to, r2tl = cmd.r2ts[0]
+        c.soft(len(cmd.r2ts) == 1 and (r2to, r2tl) == (0, len(data)),
+               "R2Ts %r for a %d-byte write" % (cmd.r2ts, len(data)))
+        q.send_h2c(cmd, ttag, 0, len(data), chunk=4096)
+        expect_ok(q.wait(cmd), "write by 3 H2CData PDUs")
+        expect_data(expect_ok(q.read(NVM_NS, 40, 3), "read").data, data, "read back")
+        ctl.close()
+    with case("malformed: Property Get/Set and Disconnect before Connect -> Command Sequence Error") as c:
+        q = ctx.raw()
+        for what, cpl in (("Property Get CAP", q.prop_get(n.REG_CAP, size8=True)),
+                          ("Property Set CC", q.prop_set(n.REG_CC, 1)),
+                          ("Disconnect", q.disconnect())):
+            c.soft(cpl.is_status(n.SC_CMD_SEQ_ERROR), "%s: %s" % (what, cpl.status_str()))
+        expect_ok(q.connect(NQN, HOSTNQN), "Connect afterwards on the same connection")
+    with case("malformed: admin commands before CC.EN -> Command Sequence Error; I/O queue Connect refused") as c:
+        ctl = ctx.ctrl(enable=False)
+        cpl = ctl.admin.identify(1)
+        c.soft(cpl.is_status(n.SC_CMD_SEQ_ERROR), "Identify before CC.EN: %s" % cpl.status_str())
+        cpl = ctl.admin.get_log(2, 512)
+        c.soft(cpl.is_status(n.SC_CMD_SEQ_ERROR), "Get Log Page before CC.EN: %s" % cpl.status_str())
+        q = ctx.raw()
+        cpl = q.connect(NQN, HOSTNQN, qid=1, cntlid=ctl.cntlid)
+        c.soft(cpl.is_status(n.SC_CONNECT_INVALID_PARAM) and cpl.dw0 == 42,
+               "I/O queue Connect before CC.EN: %s IPO %#x" % (cpl.status_str(), cpl.dw0))
+        ctl.enable()
+        expect_ok(ctl.admin.identify(1), "Identify after CC.EN")
+        ctl.close()
+    # With a valid NSID: like Linux nvmet, the I/O queue checks the namespace
+    # before the opcode, so NSID 0 would be Invalid Namespace instead.
+    with case("malformed: admin-only commands on an I/O queue -> Invalid Opcode") as c:
+        ctl, q = io_queue()
+        for what, sqe in (("Keep Alive", n.build_sqe(n.ADM_KEEP_ALIVE, nsid=NVM_NS)),
+                          ("Async Event Request", n.build_sqe(n.ADM_AER, nsid=NVM_NS)),
+                          ("Set Features", n.build_sqe(n.ADM_SET_FEAT, nsid=NVM_NS, cdw10=0x0F,
+                                                       cdw11=1000))):
+            cpl = q.execute(sqe)
+            c.soft(cpl.is_status(n.SC_INVALID_OPCODE), "%s on I/O queue: %s" % (what, cpl.status_str()))
+        pg = n.build_sqe(n.FABRICS)
+        pg[4] = n.FCTYPE_PROP_GET
+        cpl = q.execute(pg)
+        c.soft(cpl.is_status(n.SC_INVALID_OPCODE), "Property Get on I/O queue: %s" % cpl.status_str())
+        expect_ok(q.read(NVM_NS, 0, 1), "queue still works")
+        ctl.close()
+    with case("malformed: I/O commands on the admin queue -> Invalid Opcode") as c:
+        ctl = ctx.ctrl()
+        for what, sqe in (("Write", n.build_sqe(n.IO_WRITE, nsid=NVM_NS)),
+                          ("Zone Append", n.build_sqe(n.IO_ZONE_APPEND, nsid=ZNS_NS)),
+                          ("Zone Mgmt Send", n.build_sqe(n.IO_ZONE_SEND, nsid=ZNS_NS,
+                                                         cdw13=n.ZSA_RESET))):
+            cpl = ctl.admin.execute(sqe)
+            c.soft(cpl.is_status(n.SC_INVALID_OPCODE), "%s on the admin queue: %s" %
+                   (what, cpl.status_str()))
+        expect_ok(ctl.admin.keep_alive(), "admin queue still works")
+        ctl.close()
+    with case("malformed: unknown opcodes and Fabrics command type -> Invalid Opcode") as c:
+        ctl, q = io_queue()
+        for what, qq, sqe in (("I/O opcode FFh", q, n.build_sqe(0xFF, nsid=NVM_NS)),
+                              ("admin opcode 55h", ctl.admin, n.build_sqe(0x55)),
+                              ("vendor admin C0h", ctl.admin, n.build_sqe(0xC0))):
+            cpl = qq.execute(sqe)
+            c.soft(cpl.is_status(n.SC_INVALID_OPCODE), "%s: %s" % (what, cpl.status_str()))
+        fx = n.build_sqe(n.FABRICS)
+        fx[4] = 0x7E
+        cpl = ctl.admin.execute(fx)
+        c.soft(cpl.is_status(n.SC_INVALID_OPCODE), "FCTYPE 7Eh: %s" % cpl.status_str())
+        expect_ok(q.read(NVM_NS, 0, 1), "I/O queue still works")
+        ctl.close()
+    with case("malformed: I/O on NSID 0, 3 and FFFFFFFFh -> Invalid Namespace (0Bh)") as c:
+        ctl, q = io_queue()
+        for nsid in (0, 3, 0xFFFFFFFF):
+            cpl = q.execute(q.rw_sqe(n.IO_READ, nsid, 0, 1), data_in=4096)
+            c.soft(cpl.is_status(n.SC_INVALID_NS), "Read NSID %#x: %s" % (nsid, cpl.status_str()))
+        cpl = q.write(3, 0, blocks(1, 0))
+        c.soft(cpl.is_status(n.SC_INVALID_NS), "Write NSID 3: %s" % cpl.status_str())
+        expect_ok(q.read(NVM_NS, 0, 1), "queue still works")
+        ctl.close()
+    with case("malformed: I/O queue Connect to the discovery subsystem is refused (IPO 42)") as c:
+        dc = ctx.ctrl(n.DISC_NQN)
+        q = ctx.raw()
+        cpl = q.connect(n.DISC_NQN, HOSTNQN, qid=1, cntlid=dc.cntlid)
+        c.soft(cpl.is_status(n.SC_CONNECT_INVALID_PARAM) and cpl.dw0 == 42,
+               "discovery I/O queue: %s IPO %#x" % (cpl.status_str(), cpl.dw0))
+        dc.close()
+    with case("malformed: I/O queue ID above the granted number of queues is refused (IPO 42)") as c:
+        ctl = ctx.ctrl()
+        q = ctx.raw()
+        cpl = q.connect(NQN, HOSTNQN, qid=9, cntlid=ctl.cntlid)
+        c.soft(cpl.is_status(n.SC_CONNECT_INVALID_PARAM) and cpl.dw0 == 42,
+               "Connect qid 9 of 8: %s IPO %#x" % (cpl.status_str(), cpl.dw0))
+        ctl.close()
+    with case("malformed: in-capsule data with a non-zero SGL offset -> SGL Offset Invalid (16h)") as c:
+        ctl, q = io_queue()
+        data = blocks(1, 3)
+        cpl = q.write(NVM_NS, 0, data, incapsule=True,
+                      sgl=n.sgl_desc(n.SGL_INCAPSULE, len(data), addr=64))
+        c.soft(cpl.is_status((0, 0x16)), "offset 64: %s" % cpl.status_str())
+        expect_ok(q.read(NVM_NS, 0, 1), "queue still works")
+        ctl.close()
     with case("malformed: host closes with 8 MiB of reads in flight") as c:
         ctl, q = io_queue()
         for _ in range(16):
@@ -1690,6 +1852,8 @@ def isolated_case(ctx, name, body):
             rc = d.stop(5)
             c.soft(rc == 0, "afterwards SIGTERM gave %s" % ("no exit within 5 s" if rc is None
                                                             else "exit %s" % rc))
+            rep = d.sanitizer_report()
+            c.soft(not rep, "sanitizer report in the daemon log: %s" % rep)
         finally:
             sub.close_all()
             d.kill()
@@ -1742,9 +1906,11 @@ def with_daemon(ctx, prefix, extra, fn):
     try:
         fn(sub)
         sub.close_all()
-        with tap.case("%s: daemon exits 0 on SIGTERM" % prefix):
+        with tap.case("%s: daemon exits 0 on SIGTERM, no sanitizer report in its log" % prefix) as c:
             rc = d.stop(5)
-            expect(rc == 0, "exit status %s" % ("none within 5 s" if rc is None else rc))
+            c.soft(rc == 0, "exit status %s" % ("none within 5 s" if rc is None else rc))
+            rep = d.sanitizer_report()
+            c.soft(not rep, "sanitizer report: %s" % rep)
     finally:
         sub.close_all()
         d.kill()
@@ -1900,6 +2066,9 @@ def main():
         with tap.case("daemon: exits 0 on SIGTERM") as c:
             rc = daemon.stop()
             expect(rc == 0, "exit status %s" % ("killed after 10 s" if rc is None else rc))
+        with tap.case("daemon: no sanitizer report in its log") as c:
+            rep = daemon.sanitizer_report()
+            expect(not rep, "report:\n%s" % rep)
     finally:
         daemon.kill()
         ctx.close_all()
