@@ -735,8 +735,14 @@ static void exec_set_features(struct znst_req *req)
 	uint32_t cdw11 = le32_to_cpu(req->cmd.cdw11);
 	uint8_t fid = cdw10 & 0xff;
 
+	uint32_t nsid = le32_to_cpu(req->cmd.nsid);
+
 	if (cdw10 >> 31)	/* SV: nothing is saveable here */
 		return req_done(req, NVME_SC_FEATURE_NOT_SAVEABLE | NVME_STATUS_DNR);
+	/* NVMe base 2.0 5.27.1: every feature here is controller scoped, so
+	 * an NSID other than 0 or FFFFFFFFh names a namespace it has not */
+	if (nsid && nsid != NVME_NSID_BROADCAST)
+		return req_done(req, NVME_SC_FEATURE_NOT_PER_NS | NVME_STATUS_DNR);
 	switch (fid) {
 	case NVME_FEAT_NUM_QUEUES: {
 		uint32_t nsq = (cdw11 & 0xffff) + 1, ncq = (cdw11 >> 16) + 1;

@@ -295,6 +295,9 @@ def t_validation(c, q):
                   "write to the broadcast NSID")
     expect_status(q.read(ZNS_NS, 0, 129), n.SC_INVALID_FIELD, "read above MDTS")
     expect_status(q.read(ZNS_NS, Z(16), 1), n.SC_LBA_RANGE, "read past the namespace")
+    expect_status(c.admin.set_features(0x0B, 0, nsid=ZNS_NS), (1, 0x0F),
+                  "Set Features of a controller feature with a namespace's NSID")
+    expect(c.admin.set_features(0x0B, 0, nsid=0xFFFFFFFF).ok, "Set Features, broadcast NSID")
 
 
 # ---- Daemon B: the timers ---------------------------------------------------------------------
