@@ -244,6 +244,8 @@ void req_complete(struct znst_req *req)
 	/* A successful controller-to-host command returns its whole buffer;
 	 * a failed one returns no data. */
 	req->c2h_len = !req->status && req->dir == XFER_C2H ? req->data_len : 0;
+	if (!req->status && req->ns && req->ns->zone_owner)
+		ns_note_zone_owner(req);
 	if (!req->ns) {
 		conn_submit_response(req);
 		return;

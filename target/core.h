@@ -47,6 +47,9 @@ struct znst_ns {
 	struct zns_ns		zoned;		/* csi == ZNS */
 	struct znst_store	store;		/* csi == NVM */
 	struct timing_model	*timing;	/* the device's, shared by its namespaces */
+	/* csi == ZNS: controller that last opened or wrote each zone, so a
+	 * torn-down controller's opened zones can be closed (0: none) */
+	_Atomic uint16_t	*zone_owner;
 };
 
 #define ZNST_MAX_NS		2
@@ -330,6 +333,8 @@ struct znst_ctrl *ctrl_get_by_id(struct znst_subsys *s, uint16_t cntlid,
 void ctrl_put(struct znst_ctrl *ctrl);
 /* KATO (ms) clamped into --kato-min/--kato-max, logged when changed */
 uint32_t ctrl_kato_bound(struct znst_ctrl *ctrl, uint32_t kato_ms);
+/* A request finished with success: note which controller drives its zone. */
+void ns_note_zone_owner(struct znst_req *req);
 
 /* admin.c / io.c: parse sets req->execute, dir and data_len, or a status */
 nvme_status admin_parse(struct znst_req *req);

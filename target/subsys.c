@@ -37,9 +37,10 @@ static void ns_free(struct znst_ns *ns)
 {
 	if (!ns)
 		return;
-	if (ns->csi == NVME_CSI_ZNS)
+	if (ns->csi == NVME_CSI_ZNS) {
 		zns_ns_fini(&ns->zoned);
-	else
+		free(ns->zone_owner);
+	} else
 		znst_store_fini(&ns->store);
 	free(ns);
 }
@@ -72,6 +73,12 @@ static int ns_add_zoned(struct znst_subsys *s, const struct znst_config *cfg)
 	if (ret) {
 		free(ns);
 		return ret;
+	}
+	ns->zone_owner = calloc(p.nr_zones, sizeof(*ns->zone_owner));
+	if (!ns->zone_owner) {
+		zns_ns_fini(&ns->zoned);
+		free(ns);
+		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < cfg->zoned.offline_zones.nr; i++)
 		zns_zone_force_state(&ns->zoned, cfg->zoned.offline_zones.idx[i],
@@ -314,6 +321,68 @@ struct znst_ctrl *ctrl_get_by_id(struct znst_subsys *s, uint16_t cntlid,
 	return found;
 }
 
+void ns_note_zone_owner(struct znst_req *req)
+{
+	const struct nvme_sqe *cmd = &req->cmd;
+	struct znst_ns *ns = req->ns;
+	uint64_t slba, idx;
+
+	switch (cmd->opcode) {
+	case NVME_CMD_WRITE:
+	case NVME_CMD_WRITE_ZEROES:
+	case NVME_CMD_ZONE_APPEND:
+	case NVME_CMD_COPY:		/* SDLBA sits where SLBA does */
+		break;
+	case NVME_CMD_ZONE_MGMT_SEND:
+		if ((le32_to_cpu(cmd->cdw13) & 0x1ff) == 0x03)	/* Open, not Select All */
+			break;
+		return;
+	default:
+		return;
+	}
+	slba = le32_to_cpu(cmd->cdw10) | (uint64_t)le32_to_cpu(cmd->cdw11) << 32;
+	idx = slba >> ns->zoned.zone_shift;
+	if (idx < ns->zoned.p.nr_zones)
+		atomic_store_explicit(&ns->zone_owner[idx], req->conn->ctrl->cntlid,
+				      memory_order_relaxed);
+}
+
+/*
+ * A controller is gone (Disconnect, admin queue lost, KATO expired): close
+ * the zones it opened and still holds open, as a host would before
+ * leaving, so their open resources return to the hosts that remain.  The
+ * data and write pointers stay (ZNS 1.1 keeps zone state across controller
+ * loss); QEMU's ZNS model does the same on controller shutdown.  Called
+ * with the subsystem lock held, before the controller ID can be reused.
+ */
+static void ctrl_release_zones(struct znst_ctrl *ctrl)
+{
+	struct znst_subsys *s = ctrl->subsys;
+	uint32_t closed = 0;
+
+	for (uint32_t n = 0; n < s->nr_ns; n++) {
+		struct znst_ns *ns = s->ns[n];
+
+		if (ns->csi != NVME_CSI_ZNS)
+			continue;
+		for (uint32_t i = 0; i < ns->zoned.p.nr_zones; i++) {
+			uint16_t owner = ctrl->cntlid;
+			struct zns_zone z;
+
+			if (!atomic_compare_exchange_strong(&ns->zone_owner[i], &owner, 0))
+				continue;
+			zns_zone_get(&ns->zoned, i, &z);
+			if ((z.state == ZNS_ZS_IMP_OPEN || z.state == ZNS_ZS_EXP_OPEN) &&
+			    zns_mgmt_send(&ns->zoned, z.zslba, ZNS_ACT_CLOSE, false) == 0)
+				closed++;
+		}
+	}
+	if (closed)
+		znst_log(s->daemon, LOG_INFO, "controller %u (%s): closed %u zone%s it had "
+			 "opened, releasing their open resources", ctrl->cntlid,
+			 ctrl->hostnqn, closed, closed == 1 ? "" : "s");
+}
+
 void ctrl_put(struct znst_ctrl *ctrl)
 {
 	struct znst_subsys *s = ctrl->subsys;
@@ -323,6 +392,7 @@ void ctrl_put(struct znst_ctrl *ctrl)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
+	ctrl_release_zones(ctrl);
 	for (unsigned i = 0; i < ZNST_MAX_CTRLS; i++)
 		if (s->ctrls[i] == ctrl)
 			s->ctrls[i] = NULL;
