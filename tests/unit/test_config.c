@@ -289,6 +289,12 @@ static const struct cli_case cli_cases[] = {
 	{ "queue/reactor lower bounds", { "--max-queues", "1", "--queue-depth",
 	  "16", "--reactors", "1" }, ZNST_CLI_RUN, .chk = {
 	  CHK(max_queues, 1), CHK(queue_depth, 16), CHK(reactors, 1) } },
+	{ "limits", { "--max-connections", "8", "--max-inflight-data", "1M",
+	  "--handshake-timeout", "2s", "--pdu-timeout", "500ms", "--kato-min",
+	  "2s", "--kato-max", "60s" }, ZNST_CLI_RUN, .chk = {
+	  CHK(max_conns, 8), CHK(max_inflight, 1 * M),
+	  CHK(handshake_timeout, 2000000000ull), CHK(pdu_timeout, 500000000ull),
+	  CHK(kato_min, 2000000000ull), CHK(kato_max, 60000000000ull) } },
 	{ "--timing none", { "--timing", "none" }, ZNST_CLI_RUN,
 	  .chk = { CHK(timing, ZNST_TIMING_NONE) } },
 	{ "-v -v", { "-v", "-v" }, ZNST_CLI_RUN, .chk = { CHK(verbose, 2) } },
@@ -339,6 +345,12 @@ static const struct cli_case cli_cases[] = {
 	  .err = "--conv-size: 64T plus the zoned namespace exceeds" },
 	{ "zone-append-max > mdts", { "--zone-append-max", "1M" },
 	  ZNST_CLI_ERROR, .err = "--zone-append-max: 1M is larger than --mdts 512K" },
+	{ "max-inflight-data < mdts", { "--max-inflight-data", "256K" },
+	  ZNST_CLI_ERROR, .err = "--max-inflight-data: 256K is smaller than --mdts 512K" },
+	{ "kato-min > kato-max", { "--kato-min", "10s", "--kato-max", "5s" },
+	  ZNST_CLI_ERROR, .err = "--kato-min: larger than --kato-max" },
+	{ "max-connections 0", { "--max-connections", "0" }, ZNST_CLI_ERROR,
+	  .err = "--max-connections: 0 is out of range 1..65536" },
 	{ "no namespace", { "--zones", "0", "--conv-size", "0" }, ZNST_CLI_ERROR,
 	  .err = "no namespace configured: --zones and --conv-size are both 0" },
 
