@@ -370,10 +370,12 @@ nvme_status io_parse(struct znst_req *req)
 	case NVME_CMD_COPY:
 		if (!cfg->cmd_copy)
 			break;
-		/* only source range format 0 (OCFS bit 0); MSRC is 127 */
-		if (nvme_copy_desfmt(&req->cmd) != 0 ||
-		    nvme_copy_nr(&req->cmd) > ZNST_COPY_MAX_RANGES)
+		/* only source range format 0 (OCFS bit 0); more ranges than
+		 * MSRC + 1 is Command Size Limit Exceeded (NVM 3.3.1) */
+		if (nvme_copy_desfmt(&req->cmd) != 0)
 			return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+		if (nvme_copy_nr(&req->cmd) > ZNST_COPY_MAX_RANGES)
+			return NVME_SC_CMD_SIZE_LIMIT | NVME_STATUS_DNR;
 		req->execute = exec_copy;
 		req->dir = XFER_H2C;
 		req->data_len = nvme_copy_nr(&req->cmd) * sizeof(struct nvme_copy_range);

@@ -265,6 +265,10 @@ def t_copy_compare(c, q):
     expect(zone(q, 7).wp == Z(7) + 8, "copy moved the WP")
     expect_status(copy_cmd(q, ZNS_NS, Z(7) + 20, [(Z(6), 1)]), n.SC_ZONE_INVALID_WRITE,
                   "copy not at the WP")
+    expect_status(copy_cmd(q, NVM_NS, 0, [(0, 1)] * 129), (1, 0x83),
+                  "copy with more ranges than MSRC + 1")
+    expect_status(copy_cmd(q, NVM_NS, 0, [(0, 100), (0, 100)]), (1, 0x83),
+                  "copy of more blocks than MCL")
     expect(q.write(NVM_NS, 10, data[:8192]).ok, "write regular")
     expect(copy_cmd(q, NVM_NS, 100, [(10, 2)]).ok, "copy on the regular namespace")
     expect(q.read(NVM_NS, 100, 2).data == data[:8192], "regular copy data")
