@@ -470,6 +470,9 @@ static void exec_identify(struct znst_req *req)
 	memset(req->data, 0, req->data_len);
 	if (disc && cns != NVME_ID_CNS_CTRL)
 		return req_done(req, NVME_SC_INVALID_FIELD | NVME_STATUS_DNR);
+	/* CDW10 bits 15:8 are reserved */
+	if (le32_to_cpu(req->cmd.cdw10) & 0xff00)
+		return req_done(req, NVME_SC_INVALID_FIELD | NVME_STATUS_DNR);
 
 	switch (cns) {
 	case NVME_ID_CNS_CTRL:
@@ -662,12 +665,19 @@ static void exec_get_log(struct znst_req *req)
 	case NVME_LOG_ERROR:
 		len = sizeof(page.err);
 		break;
-	case NVME_LOG_SMART:
+	case NVME_LOG_SMART: {
+		uint32_t nsid = le32_to_cpu(req->cmd.nsid);
+
+		/* LPA bit 0 clear: no per-namespace SMART, so only the
+		 * controller-wide page (NSID 0 or FFFFFFFFh) exists */
+		if (nsid && nsid != NVME_NSID_BROADCAST)
+			return req_done(req, NVME_SC_INVALID_FIELD | NVME_STATUS_DNR);
 		page.smart.temperature = cpu_to_le16(313);
 		page.smart.avail_spare = 100;
 		page.smart.spare_thresh = 10;
 		len = sizeof(page.smart);
 		break;
+	}
 	case NVME_LOG_FW_SLOT:
 		page.fw.afi = 1;
 		pad_copy(page.fw.frs[0], sizeof(page.fw.frs[0]), ZNST_VERSION_STRING);

@@ -302,6 +302,14 @@ def t_validation(c, q):
     expect_status(c.admin.set_features(0x0B, 0, nsid=ZNS_NS), (1, 0x0F),
                   "Set Features of a controller feature with a namespace's NSID")
     expect(c.admin.set_features(0x0B, 0, nsid=0xFFFFFFFF).ok, "Set Features, broadcast NSID")
+    expect_status(c.admin.get_log(0x02, 512, nsid=ZNS_NS), n.SC_INVALID_FIELD,
+                  "per-namespace SMART without LPA bit 0")
+    expect(c.admin.get_log(0x02, 512).ok, "SMART, broadcast NSID")
+    expect_status(c.admin.execute(n.build_sqe(n.ADM_IDENTIFY, cdw10=1 | 1 << 8),
+                                  data_in=4096), n.SC_INVALID_FIELD,
+                  "Identify with reserved CDW10 bits")
+    expect_status(c.admin.get_log(0xBF, 4096, nsid=0xFFFFFFFF, csi=n.CSI_ZNS),
+                  n.SC_INVALID_NS, "changed zone list of the broadcast NSID")
 
 
 # ---- Daemon B: the timers ---------------------------------------------------------------------
