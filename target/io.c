@@ -231,7 +231,7 @@ static void exec_zone_send(struct znst_req *req)
 		st = zns_zrwa_flush(zns, slba);
 		break;
 	case NVME_ZSA_OPEN:
-		if (nvme_zsa_zrwa(&req->cmd) && !all) {
+		if (nvme_zsa_zrwa(&req->cmd)) {
 			st = zns_open_zrwa(zns, slba);
 			break;
 		}
@@ -269,7 +269,8 @@ static nvme_status zone_send_parse(struct znst_req *req,
 	/* ZSASO (ZRWAA) only means something to Open and Set Zone
 	 * Descriptor Extension; it needs ZRWASUP */
 	if (nvme_zsa_zrwa(&req->cmd) &&
-	    ((zsa != NVME_ZSA_OPEN && zsa != NVME_ZSA_SET_DESC_EXT) || !p->numzrwa))
+	    ((zsa != NVME_ZSA_OPEN && zsa != NVME_ZSA_SET_DESC_EXT) || !p->numzrwa ||
+	     all))
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	req->tio.all = all;
 	req->tio.op = zsa_map[zsa].op;

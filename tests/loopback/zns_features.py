@@ -290,6 +290,8 @@ def t_validation(c, q):
                   "Zone Send reserved CDW13 bit")
     expect_status(zms(q, Z(0), n.ZSA_CLOSE, extra=1 << 9), n.SC_INVALID_FIELD,
                   "ZSASO on Close")
+    expect_status(zms(q, 0, n.ZSA_OPEN, extra=1 << 9 | 1 << 8), n.SC_INVALID_FIELD,
+                  "ZRWA allocation with Select All")
     expect_status(zmr(q, 0, cdw13_extra=1 << 20), n.SC_INVALID_FIELD,
                   "Zone Receive reserved CDW13 bit")
     expect_status(zmr(q, 0, zra=2), n.SC_INVALID_FIELD, "ZRA 02h")
