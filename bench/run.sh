@@ -103,10 +103,11 @@ run_one() {
 	rc=$?
 	kill -USR1 $dpid 2>/dev/null
 	sleep 0.3
+	# the report asked for; the daemon prints another one at shutdown
+	grep '^lateness' "$out/$tag.daemon.err" >"$out/$tag.lateness"
 	kill -INT $dpid 2>/dev/null
 	wait $dpid
 	[ $rc = 0 ] || { echo "run.sh: znst-bench failed for $tag:" >&2; tail -3 "$out/$tag.bench.err" >&2; }
-	grep '^lateness' "$out/$tag.daemon.err" >"$out/$tag.lateness"
 	port=$((port + 1))
 }
 

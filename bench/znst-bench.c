@@ -148,30 +148,24 @@ static bool wl_next(struct workload *w, struct wl_cmd *c)
 		c->off = (xorshift(&w->rng) % (w->span / 4096)) * 4096;
 		break;
 	case OP_WRITE4K:
-		c->kind = K_WRITE;
-		c->zone = 1;
-		c->off = w->issued * 4096;
-		c->bytes = 4096;
-		break;
 	case OP_APPEND:
-		c->kind = K_APPEND;
-		c->zone = 1;
-		c->bytes = 4096;
-		break;
 	case OP_WRITE128K:
+		/* streams write their zones sequentially and move on to an
+		 * unused zone when one is full */
+		c->bytes = w->op == OP_WRITE128K ? 128 * KIB : 4096;
 		s = w->next_stream;
 		w->next_stream = (s + 1) % w->nstreams;
-		if (w->swp[s] + 128 * KIB > w->g->zone_cap) {	/* full: next zone */
+		if (w->swp[s] + c->bytes > w->g->zone_cap) {
 			if (w->next_zone >= w->g->nr_zones - 1)
-				die("write128k: ran out of zones; lower --bytes");
+				die("%s: ran out of zones; lower --count or --bytes",
+				    op_names[w->op]);
 			w->szone[s] = w->next_zone++;
 			w->swp[s] = 0;
 		}
-		c->kind = K_WRITE;
+		c->kind = w->op == OP_APPEND ? K_APPEND : K_WRITE;
 		c->zone = w->szone[s];
-		c->off = w->swp[s];
-		c->bytes = 128 * KIB;
-		w->swp[s] += 128 * KIB;
+		c->off = w->op == OP_APPEND ? 0 : w->swp[s];	/* appends: the ZSLBA */
+		w->swp[s] += c->bytes;
 		break;
 	case OP_RESET:
 		/* fill the zone cheaply with Finish, then time its reset */
@@ -325,7 +319,7 @@ static int model_from_config(struct timing_model *m, const struct znst_config *c
 }
 
 static uint64_t model_cmd(struct timing_model *m, const struct geometry *g,
-			  const struct wl_cmd *c, uint64_t now, uint64_t *append_wp)
+			  const struct wl_cmd *c, uint64_t now, uint64_t append_wp[2])
 {
 	static const enum timing_op ops[] = {
 		[K_READ] = TIMING_OP_READ, [K_WRITE] = TIMING_OP_WRITE,
@@ -339,8 +333,13 @@ static uint64_t model_cmd(struct timing_model *m, const struct geometry *g,
 	};
 
 	if (c->kind == K_APPEND) {
-		io.offset += *append_wp;
-		*append_wp += c->bytes;
+		/* the LBA the device assigns: the zone's write pointer */
+		if (append_wp[0] != c->zone) {
+			append_wp[0] = c->zone;
+			append_wp[1] = 0;
+		}
+		io.offset += append_wp[1];
+		append_wp[1] += c->bytes;
 	}
 	return timing_deadline(m, &io, now);
 }
@@ -355,7 +354,7 @@ static struct summary model_run(const struct znst_config *cfg, const struct geom
 	struct workload w;
 	struct stats st;
 	struct wl_cmd c;
-	uint64_t ready[QD_MAX] = { 0 }, append_wp = 0, t = 0;
+	uint64_t ready[QD_MAX] = { 0 }, append_wp[2] = { 0, 0 }, t = 0;
 	struct summary r = { 0 };
 
 	if (cfg->timing == ZNST_TIMING_NONE || model_from_config(&m, cfg))
@@ -371,7 +370,7 @@ static struct summary model_run(const struct znst_config *cfg, const struct geom
 			if (ready[i] < ready[slot])
 				slot = i;
 		t = ready[slot];
-		ready[slot] = model_cmd(&m, g, &c, t, &append_wp);
+		ready[slot] = model_cmd(&m, g, &c, t, append_wp);
 		if (c.timed)
 			stats_add(&st, t, ready[slot], c.bytes);
 	}
