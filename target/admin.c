@@ -344,8 +344,12 @@ static void id_ctrl(struct znst_req *req)
 	id->oncs = cpu_to_le16(oncs_of(cfg));
 	if (cfg->cmd_copy)
 		id->ocfs = cpu_to_le16(NVME_CTRL_OCFS_FORMAT0);
+	/* Bit 8 too: Namespace Attribute Notices are accepted in the async
+	 * event configuration (none is ever due, the namespaces are fixed),
+	 * and a Linux host submits its AER only when OAES has a bit it
+	 * knows, so without it a zone notice would have nothing to ride on */
 	if (zone_events_on(cfg))
-		id->oaes = cpu_to_le32(NVME_CTRL_OAES_ZONE_DESC);
+		id->oaes = cpu_to_le32(NVME_CTRL_OAES_ZONE_DESC | NVME_CTRL_OAES_NS_ATTR);
 	id->vwc = NVME_CTRL_VWC_PRESENT | NVME_CTRL_VWC_NSID_FFFFFFFF;
 	id->wctemp = cpu_to_le16(343);
 	id->cctemp = cpu_to_le16(358);
