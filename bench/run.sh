@@ -89,26 +89,44 @@ bench_args() {
 	echo "$a --qd $qd"
 }
 
-run_one() {
-	local p=$1 qd=$2 tag=$1-qd$2.$3 dpid rc
-	"${pin_d[@]}" "$daemon" --listen 127.0.0.1:$port $(daemon_args "$p") \
+start_daemon() {	# tag port args...
+	local tag=$1 port=$2
+	shift 2
+	"${pin_d[@]}" "$daemon" --listen 127.0.0.1:$port "$@" \
 		>"$out/$tag.daemon.out" 2>"$out/$tag.daemon.err" &
-	dpid=$!
+	echo $!
+}
+
+wait_listening() {	# tag
 	for _ in $(seq 50); do
-		grep -q listening "$out/$tag.daemon.err" "$out/$tag.daemon.out" 2>/dev/null && break
+		grep -q listening "$out/$1.daemon.err" "$out/$1.daemon.out" 2>/dev/null && return
 		sleep 0.1
 	done
-	"${pin_c[@]}" "$bench" --port $port $(bench_args "$p" "$qd") \
+}
+
+# One run.  QD1 runs of a profile also start a daemon without delays that
+# the client drives in alternation with it (znst-bench --baseline-port):
+# the baseline round trip under the same machine conditions.
+run_one() {
+	local p=$1 qd=$2 tag=$1-qd$2.$3 dpid bpid= rc extra=
+	dpid=$(start_daemon "$tag" $port $(daemon_args "$p"))
+	if [ "$p" != none ] && [ "$qd" = 1 ]; then
+		bpid=$(start_daemon "$tag.base" $((port + 1)) $(daemon_args none))
+		wait_listening "$tag.base"
+		extra="--baseline-port $((port + 1))"
+	fi
+	wait_listening "$tag"
+	"${pin_c[@]}" "$bench" --port $port $extra $(bench_args "$p" "$qd") \
 		>"$out/$tag.results" 2>"$out/$tag.bench.err"
 	rc=$?
 	kill -USR1 $dpid 2>/dev/null
 	sleep 0.3
 	# the report asked for; the daemon prints another one at shutdown
 	grep '^lateness' "$out/$tag.daemon.err" >"$out/$tag.lateness"
-	kill -INT $dpid 2>/dev/null
-	wait $dpid
+	kill -INT $dpid $bpid 2>/dev/null
+	wait $dpid $bpid
 	[ $rc = 0 ] || { echo "run.sh: znst-bench failed for $tag:" >&2; tail -3 "$out/$tag.bench.err" >&2; }
-	port=$((port + 1))
+	port=$((port + 2))
 }
 
 echo "# znst-bench: daemon on CPU $dcpu, client on CPU $ccpu, $sched; results in $out" >&2
@@ -205,7 +223,12 @@ for p in profiles[1:]:
                     err_s += " (host)"
             else:
                 m, t = float(r["p50_us"]), float(r["target_p50_us"])
-                base = float(b["p50_us"]) if b else 0.0
+                # the paired baseline (same run, alternating) where there is one
+                if "base_p50_us" in r:
+                    b = r
+                    base = float(r["base_p50_us"])
+                else:
+                    base = float(b["p50_us"]) if b else 0.0
                 meas_s = f(m) + " us"
                 base_s = f(base) + " us" if b else "-"
                 diff_s = f(m - base) + " us"
@@ -242,7 +265,8 @@ for r in rows:
     print(line(r))
 print()
 print("Medians of %d run(s)." % len(reps))
-print("QD1 rows: p50 latency; error = (measured - baseline - target) / target.")
+print("QD1 rows: p50 latency; error = (measured - baseline - target) / target; the baseline is a")
+print("  daemon without delays driven in alternation with the profile's (chunks of 100 commands).")
 print("QD32 rows: steady-state throughput; error = (measured - target) / target;")
 print("'(host)': the no-delay baseline itself is below 1.1 x target, the transport bounds it.")
 print("target: the daemon's model on a fake clock for the same command sequence, zero round trip.")

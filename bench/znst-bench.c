@@ -806,44 +806,85 @@ static void bench_connect(struct bench *b, const char *host, const char *port,
 	memset(b->bufs, 0xa5, 4096);
 }
 
-/* Real run of one operation at @qd. */
-static struct summary bench_run(struct bench *b, enum bench_op op, uint64_t n, uint32_t qd,
-				uint32_t streams, uint64_t span, uint64_t *errors)
+/* Empty zones, and randread's data in place (untimed). */
+static void bench_prepare(struct bench *b, enum bench_op op, uint32_t qd, uint64_t span)
 {
-	struct workload w;
-	struct stats st;
-	struct wl_cmd c;
-	struct summary r;
-
 	device_quiesce(b);
-	if (op == OP_RANDREAD) {
-		for (uint64_t off = 0; off < span; off += 128 * KIB) {
-			struct wl_cmd pw = { .kind = K_WRITE, .off = off, .bytes = 128 * KIB };
+	if (op != OP_RANDREAD)
+		return;
+	for (uint64_t off = 0; off < span; off += 128 * KIB) {
+		struct wl_cmd pw = { .kind = K_WRITE, .off = off, .bytes = 128 * KIB };
 
-			/* at the run's depth: the daemon's lateness report
-			 * for a QD1 run should hold QD1 completions only */
-			while (b->io.inflight >= (qd < 16 ? qd : 16))
-				queue_process(&b->io);
-			io_submit_cmd(b, &pw);
-		}
-		io_drain(b);
-		io_exec(b, K_FLUSH, 0, 0, 0);
+		/* at the run's depth: the daemon's lateness report for a
+		 * QD1 run should hold QD1 completions only */
+		while (b->io.inflight >= (qd < 16 ? qd : 16))
+			queue_process(&b->io);
+		io_submit_cmd(b, &pw);
 	}
-	if (op == OP_RESET || op == OP_FLUSH)
-		qd = 1;
-	stats_init(&st, n);
-	b->io.st = &st;
-	wl_init(&w, op, n, streams, span, &b->g);
-	while (wl_next(&w, &c)) {
+	io_drain(b);
+	io_exec(b, K_FLUSH, 0, 0, 0);
+}
+
+/* Run @w on for @k more timed commands at @qd, into @st. */
+static void bench_chunk(struct bench *b, struct workload *w, struct stats *st,
+			uint32_t qd, uint64_t k)
+{
+	uint64_t until = w->issued + k;
+	struct wl_cmd c;
+
+	b->io.st = st;
+	while (w->issued < until && wl_next(w, &c)) {
 		while (b->io.inflight >= qd)
 			queue_process(&b->io);
 		io_submit_cmd(b, &c);
 	}
 	io_drain(b);
 	b->io.st = NULL;
+}
+
+/*
+ * Real run of one operation at @qd.  With @base (a second daemon without a
+ * latency model) the same sequence runs on both in alternating chunks of
+ * 100 commands, so that the baseline round trip is measured under the
+ * same machine conditions as the delayed one: on a shared machine the
+ * round trip drifts by more than the 10 % of an 11 us target between two
+ * runs made minutes apart.
+ */
+static struct summary bench_run(struct bench *b, struct bench *base, enum bench_op op,
+				uint64_t n, uint32_t qd, uint32_t streams, uint64_t span,
+				uint64_t *errors, struct summary *base_sum)
+{
+	struct workload w, wb;
+	struct stats st, sb;
+	struct summary r;
+	uint64_t chunk = base ? 100 : n;
+
+	if (op == OP_RESET || op == OP_FLUSH) {
+		qd = 1;
+		chunk = base ? 1 : n;	/* each is milliseconds long */
+	}
+	bench_prepare(b, op, qd, span);
+	stats_init(&st, n);
+	wl_init(&w, op, n, streams, span, &b->g);
+	if (base) {
+		bench_prepare(base, op, qd, span);
+		stats_init(&sb, n);
+		wl_init(&wb, op, n, streams, span, &base->g);
+	}
+	while (w.issued < n) {
+		bench_chunk(b, &w, &st, qd, chunk);
+		if (base)
+			bench_chunk(base, &wb, &sb, qd, chunk);
+	}
 	r = stats_summary(&st);
 	*errors = st.errors;
 	free(st.lat);
+	if (base) {
+		*base_sum = stats_summary(&sb);
+		*errors += sb.errors;
+		free(sb.lat);
+		device_quiesce(base);
+	}
 	return r;
 }
 
@@ -901,11 +942,13 @@ static void usage(void)
 		"usage: znst-bench [--addr HOST] [--port PORT] [--nqn NQN] [--qd N]\n"
 		"                  [--ops LIST] [--count N] [--bytes SIZE] [--zones-open LIST]\n"
 		"                  [--resets N] [--profile NAME] [--set OPTION=VALUE ...] [--sleep]\n"
+		"                  [--baseline-port PORT]\n"
 		"       znst-bench --jitter SECS\n"
 		"  ops: randread4k,write4k,append4k,write128k,reset-full,flush (default: all)\n"
 		"  --profile/--set describe the daemon's timing options, for the model's targets\n"
 		"  --sleep: block in recv() instead of busy-polling the I/O queue's socket\n"
-		"  --jitter SECS: only measure how often this CPU stalls for >= 20 us\n");
+		"  --jitter SECS: only measure how often this CPU stalls for >= 20 us\n"
+		"  --baseline-port: a znstcpd without delays on that port, run in alternation\n");
 	exit(2);
 }
 
@@ -936,15 +979,16 @@ int main(int argc, char **argv)
 		{ "resets", required_argument, NULL, 'r' }, { "profile", required_argument, NULL, 'P' },
 		{ "set", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
 		{ "sleep", no_argument, NULL, 'S' }, { "jitter", required_argument, NULL, 'J' },
+		{ "baseline-port", required_argument, NULL, 'B' },
 		{ 0 },
 	};
 	const char *host = "127.0.0.1", *port = "4420", *nqn = "nqn.2024-11.io.znstcp:zns";
-	const char *zones_open = "1,14";
+	const char *zones_open = "1,14", *base_port = NULL;
 	uint32_t qd = 1;
 	uint64_t count = 0, bytes = 1024 * MIB, resets = 5;
 	bool on[OP_NR] = { false }, any = false, sleep_recv = false;
 	struct znst_config cfg;
-	struct bench b;
+	struct bench b, base;
 	char err[256];
 	int opt;
 
@@ -967,6 +1011,7 @@ int main(int argc, char **argv)
 		case 'z': zones_open = optarg; break;
 		case 'r': resets = strtoull(optarg, NULL, 0); break;
 		case 'S': sleep_recv = true; break;
+		case 'B': base_port = optarg; break;
 		case 'J':
 			jitter_probe(strtod(optarg, NULL));
 			return 0;
@@ -997,8 +1042,15 @@ int main(int argc, char **argv)
 			on[i] = true;
 
 	memset(&b, 0, sizeof(b));
-	b.poll = !sleep_recv;
+	memset(&base, 0, sizeof(base));
+	b.poll = base.poll = !sleep_recv;
 	bench_connect(&b, host, port, nqn, qd);
+	if (base_port) {
+		bench_connect(&base, host, base_port, nqn, qd);
+		if (base.g.zone_size != b.g.zone_size || base.g.nr_zones != b.g.nr_zones ||
+		    base.g.zone_cap != b.g.zone_cap || base.g.lba != b.g.lba)
+			die("--baseline-port: the baseline daemon's geometry differs");
+	}
 	fprintf(stderr, "znst-bench: %s:%s, lba %u, %u zones of %" PRIu64 " MiB (cap %" PRIu64
 		" MiB), qd %u, model %s\n", host, port, b.g.lba, b.g.nr_zones,
 		b.g.zone_size / MIB, b.g.zone_cap / MIB, qd,
@@ -1015,7 +1067,7 @@ int main(int argc, char **argv)
 			uint32_t streams = (uint32_t)strtoul(t, NULL, 0);
 			uint64_t n = count, errors = 0;
 			uint64_t span = 64 * MIB < b.g.zone_cap ? 64 * MIB : b.g.zone_cap;
-			struct summary m, tg;
+			struct summary m, tg, bs = { 0 };
 			char label[32];
 
 			if (streams < 1 || streams > STREAMS_MAX)
@@ -1031,15 +1083,20 @@ int main(int argc, char **argv)
 				snprintf(label, sizeof(label), "%s/%uz", op_names[op], streams);
 			else
 				snprintf(label, sizeof(label), "%s", op_names[op]);
-			m = bench_run(&b, (enum bench_op)op, n, qd, streams, span, &errors);
+			m = bench_run(&b, base_port ? &base : NULL, (enum bench_op)op, n, qd,
+				      streams, span, &errors, &bs);
 			tg = model_run(&cfg, &b.g, (enum bench_op)op, n, qd, streams, span);
 			printf("RESULT op=%s qd=%u n=%" PRIu64 " errors=%" PRIu64
 			       " mean_us=%.2f p50_us=%.2f p99_us=%.2f iops=%.0f mbps=%.1f"
 			       " target_mean_us=%.2f target_p50_us=%.2f target_p99_us=%.2f"
-			       " target_iops=%.0f target_mbps=%.1f\n",
+			       " target_iops=%.0f target_mbps=%.1f",
 			       label, op == OP_RESET || op == OP_FLUSH ? 1 : qd, n, errors,
 			       m.mean_us, m.p50_us, m.p99_us, m.iops, m.mbps,
 			       tg.mean_us, tg.p50_us, tg.p99_us, tg.iops, tg.mbps);
+			if (base_port)
+				printf(" base_mean_us=%.2f base_p50_us=%.2f base_p99_us=%.2f",
+				       bs.mean_us, bs.p50_us, bs.p99_us);
+			printf("\n");
 			fflush(stdout);
 			fprintf(stderr, "  %-16s qd %-3u mean %9.2f us  p50 %9.2f  p99 %9.2f  %9.0f IOPS %8.1f MB/s%s\n",
 				label, qd, m.mean_us, m.p50_us, m.p99_us, m.iops, m.mbps,
@@ -1049,5 +1106,9 @@ int main(int argc, char **argv)
 	device_quiesce(&b);
 	close(b.io.fd);
 	close(b.admin.fd);
+	if (base_port) {
+		close(base.io.fd);
+		close(base.admin.fd);
+	}
 	return 0;
 }
