@@ -89,12 +89,12 @@ bench_args() {
 	echo "$a --qd $qd"
 }
 
-start_daemon() {	# tag port args...
+start_daemon() {	# tag port args...; sets $started
 	local tag=$1 port=$2
 	shift 2
 	"${pin_d[@]}" "$daemon" --listen 127.0.0.1:$port "$@" \
 		>"$out/$tag.daemon.out" 2>"$out/$tag.daemon.err" &
-	echo $!
+	started=$!
 }
 
 wait_listening() {	# tag
@@ -108,10 +108,13 @@ wait_listening() {	# tag
 # the client drives in alternation with it (znst-bench --baseline-port):
 # the baseline round trip under the same machine conditions.
 run_one() {
-	local p=$1 qd=$2 tag=$1-qd$2.$3 dpid bpid= rc extra=
-	dpid=$(start_daemon "$tag" $port $(daemon_args "$p"))
+	local p=$1 qd=$2 tag=$1-qd$2.$3 dpid bpid= rc extra= started
+	start_daemon "$tag" $port $(daemon_args "$p")
+	dpid=$started
 	if [ "$p" != none ] && [ "$qd" = 1 ]; then
-		bpid=$(start_daemon "$tag.base" $((port + 1)) $(daemon_args none))
+		# the profile's geometry, no delays
+		start_daemon "$tag.base" $((port + 1)) $(daemon_args "$p") --timing none
+		bpid=$started
 		wait_listening "$tag.base"
 		extra="--baseline-port $((port + 1))"
 	fi
