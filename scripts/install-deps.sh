@@ -14,6 +14,11 @@ build_deps=(meson ninja-build pkg-config gcc liburing-dev libssl-dev
 	    libinih-dev)
 test_deps=(nvme-cli fio zbd-utils util-linux btrfs-progs f2fs-tools
 	   qemu-system-x86 busybox-static cpio kmod clang)
+# libFuzzer's runtime: its own package from LLVM 14 on Debian, a mere
+# recommendation of clang (not installed here); part of clang elsewhere.
+if apt-cache show libclang-rt-14-dev > /dev/null 2>&1; then
+	test_deps+=(libclang-rt-14-dev)
+fi
 
 case "${1:-}" in
 --build) pkgs=("${build_deps[@]}") ;;

@@ -25,6 +25,14 @@ if ! command -v clang > /dev/null; then
 	echo "SKIP fuzz: clang not installed"
 	exit 77
 fi
+probe=$(mktemp -d)
+printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' > "$probe/p.c"
+if ! clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" > /dev/null 2>&1; then
+	rm -rf "$probe"
+	echo "SKIP fuzz: clang cannot link -fsanitize=fuzzer,address,undefined (Debian: libclang-rt-14-dev)"
+	exit 77
+fi
+rm -rf "$probe"
 if [[ ! -f $builddir/build.ninja ]]; then
 	if ! CC=clang meson setup "$builddir" -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dvm_tests=false --werror > "$builddir.setup.log" 2>&1; then
