@@ -19,6 +19,8 @@
 #   lba                 logical block size in bytes
 #   conv                regular namespace size in bytes (0: none)
 #   fio_zones           zones per fio job (default 4)
+#   fport fnqn          a second daemon with the optional ZNS features
+#   tport tnqn          a third one with the zone timers (RRL, FRL, ZFC)
 # Sizes are in bytes: busybox ash arithmetic is 64-bit.
 
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -42,6 +44,7 @@ CTRL=		# nvmeX
 P_mode=daemon P_addr=10.0.2.2 P_port=4420 P_nqn=
 P_zones=0 P_zsize=0 P_zcap=0 P_mor=0 P_mar=0 P_append=0 P_lba=4096 P_conv=0
 P_fio_zones=4
+P_fport= P_fnqn= P_tport= P_tnqn=
 
 load_params() {
 	local w k
@@ -719,6 +722,304 @@ case_f2fs() {
 case_connect_digests() { connect -g -G; }
 case_fio_digests() { fio_verify io_uring 16; }
 
+# --- optional ZNS features (the second and third daemons, run.sh) -------------------
+# Their geometry is fixed in run.sh: 4 MiB zones (capacity = size), 16 zones
+# with a 64 MiB regular namespace for the features, 8 zones for the timers.
+# ZDES 64 bytes, RAZB, 2 ZRWAs of 64K with a 16K flush granule, zone 14
+# offline and zone 15 read-only at start-up; RRL 3 s, FRL 2 s, ZFC 2 s later.
+
+# use_target PORT NQN CONV_BYTES ZONES: point the harness at another daemon.
+use_target() {
+	P_port=$1 P_nqn=$2 P_conv=$3 P_zones=$4
+	P_zsize=$((4 << 20)) P_zcap=$((4 << 20))
+	ZSECT=$((P_zsize / 512))
+	ZLBAS=$((P_zsize / P_lba))
+	FGB=$((16384 / P_lba))		# ZRWA flush granule, blocks
+	ZRWAB=$((65536 / P_lba))	# ZRWA size, blocks
+}
+
+# le FILE OFFSET BYTES: an unsigned little-endian field of a binary dump.
+le() { od -An -tu"$3" -j "$2" -N "$3" "$1" | tr -d ' \n'; }
+
+# The raw structures come from nvme-cli's passthrough commands writing the
+# data to a file (-i): nvme-cli 2.3's "-o binary" of the zns commands is not
+# the raw data, and its messages share stdout with "-b".
+zns_nsid() { cat "/sys/block/${ZDEV#/dev/}/nsid"; }
+
+id_raw() { # CNS CSI NSID FILE: Identify data
+	rm -f "$4"
+	must nvme admin-passthru "/dev/$CTRL" -o 6 -n "$3" --cdw10="$1" \
+		--cdw11=$(($2 << 24)) -l 4096 -r -i "$4" || return 1
+	[ "$(stat -c %s "$4")" -eq 4096 ] || fail "identify CNS $1: $(stat -c %s "$4") bytes"
+}
+
+log_raw() { # LID LEN CSI FILE [NSID]: Get Log Page (RAE cleared)
+	local numd=$(($2 / 4 - 1))
+	rm -f "$4"
+	must nvme admin-passthru "/dev/$CTRL" -o 2 -n "${5:-4294967295}" \
+		--cdw10=$(($1 | (numd & 0xffff) << 16)) --cdw11=$((numd >> 16)) \
+		--cdw14=$(($3 << 24)) -l "$2" -r -i "$4" || return 1
+	[ "$(stat -c %s "$4")" -eq "$2" ] || fail "log $1: $(stat -c %s "$4") bytes"
+}
+
+# zdesc IDX [EXT]: the zone's descriptor (EXT 1: and its extension) from a
+# raw Zone Management Receive into $WORK/zd; sets D_ZS (state nibble), D_ZA,
+# D_WP (LBA).
+zdesc() {
+	local s=$(($1 * ZLBAS)) ext=${2:-0} len=128
+	[ "$ext" -eq 1 ] && len=192
+	rm -f "$WORK/zd"
+	nvme io-passthru "$ZDEV" -o $((0x7a)) -n "$(zns_nsid)" --cdw10=$((s & 0xffffffff)) \
+		--cdw11=$((s >> 32)) --cdw12=$((len / 4 - 1)) --cdw13="$ext" -l $len -r \
+		-i "$WORK/zd" > /dev/null 2>&1 ||
+		fail "zone management receive of zone $1 failed" || return 1
+	[ "$(stat -c %s "$WORK/zd")" -eq $len ] ||
+		fail "report of zone $1: $(stat -c %s "$WORK/zd") bytes" || return 1
+	D_ZS=$(($(le "$WORK/zd" 65 1) >> 4))
+	D_ZA=$(le "$WORK/zd" 66 1)
+	D_WP=$(le "$WORK/zd" 88 8)
+	echo "zone $1: state $D_ZS attrs $(printf '%#x' "$D_ZA") wp $D_WP (start $s)"
+	[ "$(le "$WORK/zd" 80 8)" = $s ] || fail "report starts at $(le "$WORK/zd" 80 8), not $s"
+}
+
+case_feat_connect() {
+	use_target "$P_fport" "$P_fnqn" $((64 << 20)) 16
+	connect
+}
+
+case_feat_id() {
+	local f=$WORK/idns c=$WORK/idctrl l=$WORK/lids
+	need_zdev || return 1
+	must nvme zns id-ns "$ZDEV" || return 1
+	id_raw 5 2 "$(zns_nsid)" "$f" || return 1
+	expect_eq "OZCS (RAZB | ZRWASUP)" "$(le "$f" 2 2)" 3 || return 1
+	expect_eq "NUMZRWA (0's based)" "$(le "$f" 44 4)" 1 || return 1
+	expect_eq "ZRWAFG" "$(le "$f" 48 2)" $FGB || return 1
+	expect_eq "ZRWAS" "$(le "$f" 50 2)" $ZRWAB || return 1
+	expect_eq "ZRWACAP" "$(le "$f" 52 1)" 1 || return 1
+	expect_eq "LBAFE0 ZDES (64-byte units)" "$(le "$f" 2824 1)" 1 || return 1
+	id_raw 1 0 0 "$c" || return 1
+	expect_eq "ONCS & (Compare|DSM|WZ|Verify|Copy)" $(($(le "$c" 520 2) & 0x18d)) $((0x18d)) || return 1
+	expect_eq "OCFS" "$(le "$c" 534 2)" 1 || return 1
+	expect_eq "LPA bit 5" $(($(le "$c" 261 1) >> 5 & 1)) 1 || return 1
+	log_raw 0 1024 0 "$l" || return 1
+	expect_eq "LID BFh supported" $(($(le "$l" $((0xbf * 4)) 4) & 1)) 1
+}
+
+case_feat_desc_ext() {
+	need_zdev || return 1
+	head -c 64 /dev/urandom > "$WORK/ext"
+	[ "$(stat -c %s "$WORK/ext")" -eq 64 ] || fail "harness: ext is not 64 bytes" || return 1
+	must nvme zns set-zone-desc "$ZDEV" -s $ZLBAS -d "$WORK/ext" || return 1
+	must nvme zns report-zones "$ZDEV" -s $ZLBAS -d 1 --extended || return 1
+	zdesc 1 1 || return 1
+	expect_eq "state (closed)" $D_ZS 4 || return 1
+	expect_eq "ZDEV" $((D_ZA & 0x80)) $((0x80)) || return 1
+	tail -c +129 "$WORK/zd" | head -c 64 > "$WORK/extback"
+	must $CMP "$WORK/ext" "$WORK/extback" || return 1
+	expect_cond 1 cl || return 1
+	must_fail nvme zns set-zone-desc "$ZDEV" -s $ZLBAS -d "$WORK/ext"
+}
+
+case_feat_desc_reset() {
+	need_zdev || return 1
+	must nvme zns reset-zone "$ZDEV" -s $ZLBAS || return 1
+	zdesc 1 1 || return 1
+	expect_eq "state (empty)" $D_ZS 1 || return 1
+	expect_eq "attributes" "$D_ZA" 0 || return 1
+	tail -c +129 "$WORK/zd" | head -c 64 > "$WORK/extback"
+	head -c 64 /dev/zero > "$WORK/zero64"
+	must $CMP "$WORK/zero64" "$WORK/extback"
+}
+
+case_feat_zrwa() {
+	local s=$((2 * ZLBAS)) sz=$((FGB * P_lba))
+	need_zdev || return 1
+	rand_file "$WORK/g" $sz || return 1
+	must nvme zns open-zone "$ZDEV" -s $s --zrwaa || return 1
+	zdesc 2 || return 1
+	expect_eq "state (explicitly opened)" $D_ZS 3 || return 1
+	expect_eq "ZRWAV" $((D_ZA & 0x08)) 8 || return 1
+	# one granule, one granule past the write pointer: inside the ZRWA
+	must nvme write "$ZDEV" -s $((s + FGB)) -c $((FGB - 1)) -z $sz -d "$WORK/g" || return 1
+	zdesc 2 || return 1
+	expect_eq "WP after a write inside the ZRWA" $D_WP $s || return 1
+	must nvme zns zrwa-flush-zone "$ZDEV" -l $((s + 2 * FGB - 1)) || return 1
+	zdesc 2 || return 1
+	expect_eq "WP after zrwa-flush-zone" $D_WP $((s + 2 * FGB)) || return 1
+	must nvme read "$ZDEV" -s $((s + FGB)) -c $((FGB - 1)) -z $sz -d "$WORK/gb" || return 1
+	must $CMP "$WORK/g" "$WORK/gb" || return 1
+	# past the ZRWA and its implicit flush region: refused
+	must_fail nvme write "$ZDEV" -s $((s + 2 * FGB + 2 * ZRWAB)) -c $((FGB - 1)) -z $sz \
+		-d "$WORK/g" || return 1
+	# into the implicit flush region: the WP moves by one granule
+	must nvme write "$ZDEV" -s $((s + 2 * FGB + ZRWAB)) -c $((FGB - 1)) -z $sz \
+		-d "$WORK/g" || return 1
+	zdesc 2 || return 1
+	expect_eq "WP after an implicit flush" $D_WP $((s + 3 * FGB)) || return 1
+	must nvme zns finish-zone "$ZDEV" -s $s || return 1
+	zdesc 2 || return 1
+	expect_eq "state (full)" $D_ZS 14 || return 1
+	expect_eq "ZRWAV after finish" $((D_ZA & 0x08)) 0
+}
+
+case_feat_zrwa_limit() {
+	local out
+	need_zdev || return 1
+	must nvme zns open-zone "$ZDEV" -s $((3 * ZLBAS)) -r || return 1
+	must nvme zns open-zone "$ZDEV" -s $((4 * ZLBAS)) -r || return 1
+	out=$(nvme zns open-zone "$ZDEV" -s $((5 * ZLBAS)) -r 2>&1)
+	local rc=$?
+	echo "$out"
+	[ $rc -ne 0 ] || fail "a third ZRWA was granted" || return 1
+	printf '%s' "$out" | grep -qi "1b7" || fail "status is not ZRWA Resources Unavailable (1b7)" ||
+		return 1
+	expect_cond 5 em || return 1
+	must nvme zns reset-zone "$ZDEV" -a || return 1
+	must nvme zns open-zone "$ZDEV" -s $((5 * ZLBAS)) -r || return 1
+	must nvme zns reset-zone "$ZDEV" -a
+}
+
+case_feat_ro_offline() {
+	local out
+	need_zdev || return 1
+	expect_cond 14 of || return 1
+	expect_cond 15 ro || return 1
+	out=$(zbd report -n -ro ol "$ZDEV" 2>&1)
+	echo "zbd report -n -ro ol: $out"
+	expect_eq "offline zones (zbd)" "$(printf '%s' "$out" | grep -o '[0-9]* zones' | cut -d' ' -f1)" 1 ||
+		return 1
+	out=$(zbd report -n -ro ro "$ZDEV" 2>&1)
+	echo "zbd report -n -ro ro: $out"
+	expect_eq "read-only zones (zbd)" "$(printf '%s' "$out" | grep -o '[0-9]* zones' | cut -d' ' -f1)" 1 ||
+		return 1
+	must_fail $DD if="$ZDEV" of=/dev/null bs="$P_lba" count=1 skip=$((14 * ZLBAS)) \
+		iflag=direct status=none || return 1
+	must $DD if="$ZDEV" of=/dev/null bs="$P_lba" count=1 skip=$((15 * ZLBAS)) \
+		iflag=direct status=none || return 1
+	must_fail $DD if=/dev/zero of="$ZDEV" bs="$P_lba" count=1 seek=$((15 * ZLBAS)) \
+		oflag=direct status=none
+}
+
+case_feat_offline_zone() {
+	need_zdev || return 1
+	must_fail nvme zns offline-zone "$ZDEV" -s $((6 * ZLBAS)) || return 1
+	must nvme zns offline-zone "$ZDEV" -s $((15 * ZLBAS)) || return 1
+	expect_cond 15 of
+}
+
+case_feat_razb() {
+	need_zdev || return 1
+	must nvme read "$ZDEV" -s $((2 * ZLBAS - 2)) -c 3 -z $((4 * P_lba)) -d "$WORK/x"
+}
+
+case_feat_copy() {
+	local a=$((6 * ZLBAS)) b=$((7 * ZLBAS)) sz=$((FGB * P_lba))
+	need_zdev || return 1
+	rand_file "$WORK/c" $sz || return 1
+	must nvme write "$ZDEV" -s $a -c $((FGB - 1)) -z $sz -d "$WORK/c" || return 1
+	# nvme-cli passes --blocks as the 0's based NLB of each range
+	must nvme copy "$ZDEV" --sdlba=$b --slbs=$a --blocks=$((FGB - 1)) || return 1
+	must nvme read "$ZDEV" -s $b -c $((FGB - 1)) -z $sz -d "$WORK/cb" || return 1
+	must $CMP "$WORK/c" "$WORK/cb" || return 1
+	zdesc 7 || return 1
+	expect_eq "WP after the copy" $D_WP $((b + FGB)) || return 1
+	must_fail nvme copy "$ZDEV" --sdlba=$((b + 3 * FGB)) --slbs=$a --blocks=0 || return 1
+	must nvme compare "$ZDEV" -s $b -c $((FGB - 1)) -z $sz -d "$WORK/c" || return 1
+	rand_file "$WORK/c2" $sz || return 1
+	must_fail nvme compare "$ZDEV" -s $b -c $((FGB - 1)) -z $sz -d "$WORK/c2" || return 1
+	must nvme verify "$ZDEV" -s $b -c $((FGB - 1)) || return 1
+	must nvme zns reset-zone "$ZDEV" -a
+}
+
+case_feat_dsm() {
+	need_rdev || return $?
+	echo "discard_max_bytes: $(qattr "$RDEV" discard_max_bytes)"
+	[ "$(qattr "$RDEV" discard_max_bytes)" -gt 0 ] || fail "the host sees no discard support" ||
+		return 1
+	rand_file "$WORK/d" $((2 * P_lba)) || return 1
+	must $DD if="$WORK/d" of="$RDEV" bs="$P_lba" seek=100 count=2 oflag=direct status=none ||
+		return 1
+	must nvme dsm "$RDEV" --ad --slbs=100 --blocks=2 || return 1
+	must $DD if="$RDEV" of="$WORK/db" bs="$P_lba" skip=100 count=2 iflag=direct status=none ||
+		return 1
+	head -c $((2 * P_lba)) /dev/zero > "$WORK/dz"
+	must $CMP "$WORK/dz" "$WORK/db"
+}
+
+case_timers_connect() {
+	use_target "$P_tport" "$P_tnqn" 0 8
+	connect
+}
+
+case_timers_aen() {
+	local c=$WORK/idctrl out
+	need_zdev || return 1
+	id_raw 1 0 0 "$c" || return 1
+	expect_eq "OAES bit 27" $(($(le "$c" 92 4) >> 27 & 1)) 1 || return 1
+	# Linux 6.1 enabled what it knows of OAES (bit 8) and parked an AER
+	must nvme set-feature "/dev/$CTRL" -f 0x0b -v $((0x08000100)) || return 1
+	out=$(nvme get-feature "/dev/$CTRL" -f 0x0b 2>&1)
+	echo "$out"
+	printf '%s' "$out" | grep -qi "8000100" || fail "AEC bit 27 not set: $out"
+}
+
+case_timers_zfc() {
+	local dm0 i=0
+	need_zdev || return 1
+	dm0=$(dmesg_lines)
+	rand_file "$WORK/t" "$P_lba" || return 1
+	write_lbas 0 0 1 "$WORK/t" || return 1
+	must nvme zns finish-zone "$ZDEV" -s $ZLBAS || return 1
+	while [ $i -lt 40 ]; do
+		zdesc 0 > /dev/null || return 1
+		[ $((D_ZA & 1)) -eq 1 ] && break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	zdesc 0 || return 1
+	expect_eq "zone 0 state (full, finished by the controller)" $D_ZS 14 || return 1
+	expect_eq "ZFC" $((D_ZA & 1)) 1 || return 1
+	zdesc 1 || return 1
+	expect_eq "zone 1 RZR" $((D_ZA & 4)) 4 || return 1
+	expect_cond 0 fu || return 1
+	dmesg | tail -n +"$((dm0 + 1))"
+	dmesg | tail -n +"$((dm0 + 1))" | grep -q "async event result 00bfef02" ||
+		fail "the host logged no Zone Descriptor Changed notice"
+}
+
+case_timers_log() {
+	local f=$WORK/czl n
+	need_zdev || return 1
+	must nvme zns changed-zone-list "$ZDEV" --rae || return 1
+	log_raw $((0xbf)) 4096 2 "$f" "$(zns_nsid)" || return 1
+	n=$(le "$f" 0 2)
+	echo "NRZID $n: $(od -An -tu8 -j 8 -N $((n * 8)) "$f" | tr -s ' \n' ' ')"
+	[ "$n" -ge 2 ] && [ "$n" -le 8 ] || fail "NRZID $n, expected 2..8" || return 1
+	od -An -tu8 -j 8 -N $((n * 8)) "$f" | tr -s ' \n' '\n' | grep -qx 0 ||
+		fail "zone 0 not in the list" || return 1
+	od -An -tu8 -j 8 -N $((n * 8)) "$f" | tr -s ' \n' '\n' | grep -qx $ZLBAS ||
+		fail "zone 1 not in the list" || return 1
+	log_raw $((0xbf)) 4096 2 "$f" "$(zns_nsid)" || return 1
+	expect_eq "NRZID after reading the list" "$(le "$f" 0 2)" 0
+}
+
+case_timers_reset() {
+	local dm0
+	need_zdev || return 1
+	dm0=$(dmesg_lines)
+	must nvme zns reset-zone "$ZDEV" -a || return 1
+	zdesc 0 || return 1
+	expect_eq "zone 0 attributes after reset" "$D_ZA" 0 || return 1
+	rand_file "$WORK/t" "$P_lba" || return 1
+	write_lbas 3 0 1 "$WORK/t" || return 1
+	must $DD if="$ZDEV" of="$WORK/tb" bs="$P_lba" skip=$((3 * ZLBAS)) count=1 \
+		iflag=direct status=none || return 1
+	must $CMP "$WORK/t" "$WORK/tb" || return 1
+	! dmesg | tail -n +"$((dm0 + 1))" | grep -iE "reset|timeout|error" ||
+		fail "the host logged errors or a controller reset"
+}
+
 case_kernel_log() {
 	local bad
 	bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|refcount_t')
@@ -784,6 +1085,36 @@ main() {
 	run_case "nvme connect with header and data digest (-g -G)" case_connect_digests
 	run_case "fio zbd write+verify over the digest connection" case_fio_digests
 	run_case "final nvme disconnect" case_disconnect
+	if [ "$P_mode" = daemon ] && [ -n "$P_fport" ]; then
+		run_case "features: nvme connect (ZDES, ZRWA, RAZB, ro/offline zones, copy)" \
+			case_feat_connect
+		run_case "features: id-ns OZCS/NUMZRWA/ZRWAS/ZRWAFG/ZDES, id-ctrl ONCS/OCFS, LID 00h" \
+			case_feat_id
+		run_case "features: set-zone-desc, report-zones --extended shows ZDEV and the data" \
+			case_feat_desc_ext
+		run_case "features: reset-zone clears ZDEV and the extension" case_feat_desc_reset
+		run_case "features: open-zone --zrwaa, writes in the ZRWA, zrwa-flush-zone, implicit flush" \
+			case_feat_zrwa
+		run_case "features: ZRWA Resources Unavailable past NUMZRWA" case_feat_zrwa_limit
+		run_case "features: blkzone and zbd see offline and read-only zones" \
+			case_feat_ro_offline
+		run_case "features: nvme zns offline-zone (read-only zone only)" case_feat_offline_zone
+		run_case "features: read across a zone boundary (RAZB)" case_feat_razb
+		run_case "features: nvme copy at the write pointer, compare, verify" case_feat_copy
+		run_case "features: discard on the regular namespace (DSM deallocate)" case_feat_dsm
+		run_case "features: nvme disconnect" case_disconnect
+	fi
+	if [ "$P_mode" = daemon ] && [ -n "$P_tport" ]; then
+		run_case "timers: nvme connect (RRL 3 s, FRL 2 s, ZFC 2 s)" case_timers_connect
+		run_case "timers: OAES bit 27, set-feature enables Zone Descriptor Changed" \
+			case_timers_aen
+		run_case "timers: FZR then finished by controller (ZFC), RZR; the host gets the notice" \
+			case_timers_zfc
+		run_case "timers: changed-zone-list names the zones, reading clears it" case_timers_log
+		run_case "timers: reset-zone clears the attributes, I/O goes on without errors" \
+			case_timers_reset
+		run_case "timers: nvme disconnect" case_disconnect
+	fi
 	run_case "guest kernel log has no warnings or oopses" case_kernel_log
 
 	tap "1..$T"

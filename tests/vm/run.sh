@@ -50,6 +50,18 @@ logdir=${ZNST_VM_LOGDIR:-$root/build/vm-logs}
 vm_timeout=${ZNST_VM_TIMEOUT:-1200}
 accel=${ZNST_VM_ACCEL:-tcg}
 nqn=nqn.2024-11.io.znstcp:vm-test
+# Daemon mode also starts two small daemons for the optional ZNS features
+# (issue 3), so the main geometry and its cases stay as they were: one with
+# every feature but the zone timers, one with the timers.  The guest knows
+# their geometry (guest-tests.sh, use_target).
+fnqn=nqn.2024-11.io.znstcp:vm-features
+tnqn=nqn.2024-11.io.znstcp:vm-timers
+feat_args=(--zones 16 --zone-size 4M --zone-cap 4M --max-open 8 --max-active 8
+	   --conv-size 64M --desc-ext-size 64 --razb 1 --numzrwa 2 --zrwa-size 64K
+	   --zrwa-fg 16K --offline-zones 14 --read-only-zones 15 --copy 1
+	   --compare 1 --verify 1 --dsm 1)
+timer_args=(--zones 8 --zone-size 4M --zone-cap 4M --max-open 8 --max-active 8
+	    --conv-size 0 --rrl 3 --frl 2 --zfc-delay 2)
 
 to_bytes() { # 64M -> 67108864 (K/M/G/T are powers of 1024)
 	local v=${1%[bB]} m=1
@@ -113,7 +125,7 @@ need_kb=$((2560 * 1024))
 	skip_all "needs $((need_kb >> 10)) MiB of free memory, $((mem_kb >> 10)) MiB available"
 
 mkdir -p "$logdir"
-rm -f "$logdir"/{console.log,tap.log,daemon.log,qemu.log,initrd.cpio}
+rm -f "$logdir"/{console.log,tap.log,daemon.log,daemon-features.log,daemon-timers.log,qemu.log,initrd.cpio}
 bash "$here/build-image.sh" 2> "$logdir/build-image.log"
 rc=$?
 if ((rc == 77)); then
@@ -131,10 +143,12 @@ if [[ $accel == kvm && ! -w /dev/kvm ]]; then
 	skip_all "ZNST_VM_ACCEL=kvm but /dev/kvm is not usable"
 fi
 
-qpid='' dpid=''
+qpid='' dpid='' fpid='' tpid='' fport='' tport=''
 cleanup() {
 	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null
 	[[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
+	[[ -n $fpid ]] && kill -KILL "$fpid" 2>/dev/null
+	[[ -n $tpid ]] && kill -KILL "$tpid" 2>/dev/null
 	rm -rf "$logdir/overlay" "$logdir/initrd.cpio"
 }
 trap cleanup EXIT
@@ -160,6 +174,62 @@ proc_alive() { # PID: running (a zombie is dead)
 	local st
 	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
 	[[ -n $st && $st != Z && $st != X ]]
+}
+
+# start_extra LOG NQN ARGS...: another daemon on a free port; sets xport, xpid.
+start_extra() {
+	local log=$logdir/$1 nq=$2 p
+	shift 2
+	xport='' xpid=''
+	for _ in 1 2 3; do
+		p=$(free_port) || return 1
+		echo "\$ $daemon --listen 127.0.0.1:$p --nqn $nq --lba-size $lba_size $*" > "$log"
+		"$daemon" --listen "127.0.0.1:$p" --nqn "$nq" --lba-size "$lba_size" "$@" \
+			>> "$log" 2>&1 < /dev/null &
+		xpid=$!
+		for _ in $(seq 1 300); do
+			grep -q "listening on" "$log" && { xport=$p; return 0; }
+			proc_alive "$xpid" || break
+			sleep 0.1
+		done
+		kill -KILL "$xpid" 2>/dev/null
+		wait "$xpid" 2>/dev/null
+		xpid=''
+		grep -qi "in use" "$log" || return 1
+	done
+	return 1
+}
+
+# stop_extra NAME PID LOG: it must still run, and exit 0 on SIGTERM.
+stop_extra() {
+	local rc
+	if ! proc_alive "$2"; then
+		wait "$2" 2>/dev/null
+		rc=$?
+		diag_file "$3" 20
+		emit "not ok" " - $1 daemon still running after suite # it exited with status $rc"
+		return
+	fi
+	kill -TERM "$2"
+	for _ in $(seq 1 100); do
+		proc_alive "$2" || break
+		sleep 0.1
+	done
+	if proc_alive "$2"; then
+		kill -KILL "$2"
+		wait "$2" 2>/dev/null
+		diag_file "$3" 20
+		emit "not ok" " - $1 daemon exits 0 on SIGTERM # still running 10 s after SIGTERM"
+		return
+	fi
+	wait "$2"
+	rc=$?
+	if ((rc == 0)); then
+		emit ok " - $1 daemon still running after suite, exits 0 on SIGTERM"
+	else
+		diag_file "$3" 20
+		emit "not ok" " - $1 daemon exits 0 on SIGTERM # exit status $rc"
+	fi
 }
 
 if [[ $mode == daemon ]]; then
@@ -205,6 +275,20 @@ if [[ $mode == daemon ]]; then
 	fi
 	emit ok " - daemon starts and listens on 127.0.0.1:$port"
 	addr=10.0.2.2
+	if start_extra daemon-features.log "$fnqn" "${feat_args[@]}"; then
+		fport=$xport fpid=$xpid
+		emit ok " - features daemon starts and listens on 127.0.0.1:$fport"
+	else
+		diag_file "$logdir/daemon-features.log"
+		emit "not ok" " - features daemon starts and listens # no 'listening on' line"
+	fi
+	if start_extra daemon-timers.log "$tnqn" "${timer_args[@]}"; then
+		tport=$xport tpid=$xpid
+		emit ok " - timers daemon starts and listens on 127.0.0.1:$tport"
+	else
+		diag_file "$logdir/daemon-timers.log"
+		emit "not ok" " - timers daemon starts and listens # no 'listening on' line"
+	fi
 else
 	emit ok " - daemon starts and listens # SKIP reference mode: nvmet in the guest"
 	addr=127.0.0.1 port=4420
@@ -227,6 +311,8 @@ cmdline+=" znst.zcap=$(to_bytes "$zone_cap") znst.mor=$max_open"
 cmdline+=" znst.mar=$max_active znst.lba=$lba_size"
 cmdline+=" znst.conv=$(to_bytes "$conv_size")"
 cmdline+=" znst.append=$(to_bytes "${append_max:-0}") znst.fio_zones=$fio_zones"
+[[ -n $fport ]] && cmdline+=" znst.fport=$fport znst.fnqn=$fnqn"
+[[ -n $tport ]] && cmdline+=" znst.tport=$tport znst.tnqn=$tnqn"
 
 cpu=max
 [[ $accel == kvm ]] && cpu=host
@@ -312,6 +398,9 @@ if [[ $mode == daemon ]]; then
 		emit "not ok" " - daemon still running after suite # it exited with status $drc"
 		emit "not ok" " - daemon exits 0 on SIGTERM # it had already exited"
 	fi
+	[[ -n $fpid ]] && stop_extra features "$fpid" "$logdir/daemon-features.log"
+	[[ -n $tpid ]] && stop_extra timers "$tpid" "$logdir/daemon-timers.log"
+	fpid='' tpid=''
 else
 	emit ok " - daemon still running after suite # SKIP reference mode: no daemon"
 	emit ok " - daemon exits 0 on SIGTERM # SKIP reference mode: no daemon"
