@@ -801,6 +801,10 @@ uint32_t zns_tick(struct zns_ns *ns, uint64_t now)
 	uint32_t added = 0;
 	bool first;
 
+	/* No timer configured: nothing to do, and no reason to take the
+	 * lock or walk the zones every tick */
+	if (!p->rrl_ns && !p->frl_ns && !p->zfc_ns)
+		return 0;
 	pthread_mutex_lock(&ns->lock);
 	first = !ns->clock_started;
 	ns->clock_started = true;
