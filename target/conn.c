@@ -390,7 +390,8 @@ static void conn_wait_buf(struct znst_conn *c, struct znst_req *req)
 /* Start waiting commands that now fit; called where no send is in progress. */
 static void conn_wait_kick(struct znst_conn *c)
 {
-	while (c->wait_head && c->state != CONN_CLOSING) {
+	/* after a fatal error nothing more starts: the TermReq goes last */
+	while (c->wait_head && c->state != CONN_CLOSING && !c->rx.failed) {
 		struct znst_req *req = c->wait_head;
 
 		if (c->inflight && c->inflight + req->data_len >
