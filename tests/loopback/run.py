@@ -2131,6 +2131,22 @@ def group_hostile(ctx):
             expect_data(expect_ok(q.read(NVM_NS, 256 * 3, 128), "read").data, datas[3],
                         "last write read back")
             ctl.close()
+        with tap.case("hostile: more commands than --queue-depth (+8) outstanding -> TermReq FES 2, "
+                      "closed; the daemon stays responsive") as c:
+            ctl = sub.ctrl()
+            q = ctl.io_queue(1)
+            # 512K reads: past 1M in flight they wait, holding their slots
+            burst = b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
+                n.IO_READ, cid=1000 + i, nsid=NVM_NS, cdw12=MDTS // LBA - 1,
+                sgl=n.sgl_desc(n.SGL_TRANSPORT, MDTS)))) for i in range(140))
+            q.send_raw(burst)
+            t = q.expect_term(10)
+            c.soft(t.fes == n.FES_SEQ_ERR, "FES %#x, expected 2" % t.fes)
+            c.soft(q.wait_closed(3), "not closed after the TermReq")
+            ctl.close()
+            ctl = sub.ctrl()
+            expect_ok(ctl.io_queue(1).read(NVM_NS, 0, 1), "a new controller reads")
+            ctl.close()
         with tap.case("hostile: a host that stops sending Keep Alive is torn down after KATO and "
                       "the zones it opened are closed; another host can open zones again") as c:
             other = sub.ctrl(kato=3000, hostnqn=HOSTNQN + "-other")
