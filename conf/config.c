@@ -1466,6 +1466,51 @@ out:
 	return res;
 }
 
+/* "; zns features: zdes 64, razb, ..." after the summary, only for the
+ * optional features that are on (README "ZNS features"). */
+static void describe_features(const struct znst_config *cfg, char *buf,
+			      size_t len)
+{
+	const struct znst_zoned_conf *z = &cfg->zoned;
+	size_t n = strlen(buf);
+	const char *sep = "; zns features: ";
+	char a[24], b[24];
+
+#define FEAT(...) do {							\
+		if (n < len)						\
+			n += (size_t)snprintf(buf + n, len - n, "%s", sep); \
+		if (n < len)						\
+			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__); \
+		sep = ", ";						\
+	} while (0)
+	if (z->nr_zones && z->desc_ext_size)
+		FEAT("zdes %s", fmt_size(z->desc_ext_size, a));
+	if (z->nr_zones && z->razb)
+		FEAT("razb");
+	if (z->nr_zones && z->numzrwa)
+		FEAT("zrwa %u x %s/%s", z->numzrwa, fmt_size(z->zrwa_size, a),
+		     fmt_size(z->zrwa_fg ? z->zrwa_fg : cfg->lba_size, b));
+	if (z->nr_zones && z->rrl)
+		FEAT("rrl %us", z->rrl);
+	if (z->nr_zones && z->frl)
+		FEAT("frl %us", z->frl);
+	if (z->nr_zones && z->zfc_delay)
+		FEAT("zfc %us", z->zfc_delay);
+	if (z->nr_zones && z->offline_zones.nr)
+		FEAT("%u offline", z->offline_zones.nr);
+	if (z->nr_zones && z->read_only_zones.nr)
+		FEAT("%u read-only", z->read_only_zones.nr);
+	if (cfg->cmd_copy)
+		FEAT("copy");
+	if (cfg->cmd_compare)
+		FEAT("compare");
+	if (cfg->cmd_verify)
+		FEAT("verify");
+	if (cfg->cmd_dsm)
+		FEAT("dsm");
+#undef FEAT
+}
+
 void znst_config_describe(const struct znst_config *cfg, char *buf,
 			  size_t len)
 {
@@ -1502,4 +1547,5 @@ void znst_config_describe(const struct znst_config *cfg, char *buf,
 		 cfg->timing < ARRAY_SIZE(timing_names) ?
 			 timing_names[cfg->timing] : "?",
 		 cfg->verbose);
+	describe_features(cfg, buf, len);
 }

@@ -868,8 +868,19 @@ static void test_defaults_and_describe(struct tap *t)
 	znst_config_describe(&cfg, buf, sizeof(buf));
 	tap_result(t, strstr(buf, "listen " ZNST_DEFAULT_LISTEN ",") &&
 		      strstr(buf, "64 zones x 64M (cap 48M), max open 12, max active 14") &&
-		      strstr(buf, "conventional: 1G") && !strchr(buf, '\n'),
+		      strstr(buf, "conventional: 1G") && !strchr(buf, '\n') &&
+		      !strstr(buf, "zns features"),
 		   "describe defaults: %s", buf);
+
+	cfg.zoned.desc_ext_size = 128;
+	cfg.zoned.numzrwa = 2;
+	cfg.zoned.zrwa_size = 64 * K;
+	cfg.zoned.frl = 30;
+	cfg.cmd_dsm = 1;
+	znst_config_describe(&cfg, buf, sizeof(buf));
+	tap_result(t, strstr(buf, "; zns features: zdes 128, zrwa 2 x 64K/4K, frl 30s, dsm") != NULL,
+		   "describe names the ZNS features that are on: %s", buf);
+	znst_config_defaults(&cfg);
 
 	cfg.zoned.nr_zones = 0;
 	cfg.zoned.max_open = 0;
