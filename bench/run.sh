@@ -84,8 +84,9 @@ bench_args() {
 	[ "$p" != none ] && a="$a --profile $p"
 	[ $quick = 1 ] && a="$a --count 1000 --bytes 256M --resets 2"
 	# QD1 latencies: poll, so the client's own wake-up is not measured;
-	# QD32: sleep, a spinning SCHED_FIFO client would be throttled
-	[ "$qd" -gt 1 ] && a="$a --sleep"
+	# QD32: sleep, a spinning SCHED_FIFO client would be throttled.
+	# Resets and flushes run at QD1 only (each takes milliseconds).
+	[ "$qd" -gt 1 ] && a="$a --sleep --ops randread4k,write4k,append4k,write128k"
 	echo "$a --qd $qd"
 }
 
