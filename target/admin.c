@@ -38,7 +38,9 @@ static nvme_status copy_log(struct znst_req *req, const void *page, size_t len)
 {
 	uint64_t off = nvme_sqe_log_offset(&req->cmd);
 
-	if (off & 3)
+	/* CDW14 bit 23 (OT): index offsets, which no page here supports
+	 * (IOS clear in log page 00h) */
+	if (off & 3 || le32_to_cpu(req->cmd.cdw14) & (1u << 23))
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	if (off > len)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
@@ -616,12 +618,13 @@ static void supported_logs_fill(struct znst_subsys *s, le32 *lids)
 		NVME_LOG_FW_SLOT, NVME_LOG_CHANGED_NS, NVME_LOG_CMD_EFFECTS,
 		NVME_LOG_FID_SUPPORTED,
 	};
-	const uint32_t lsupp = 1u << 0, ios = 1u << 1;	/* index offset */
+	/* LSUPP only: byte offsets (LPO) work, index offsets (IOS, OT) not */
+	const uint32_t lsupp = 1u << 0;
 
 	for (size_t i = 0; i < sizeof(ids); i++)
-		lids[ids[i]] = cpu_to_le32(lsupp | ios);
+		lids[ids[i]] = cpu_to_le32(lsupp);
 	if (s->daemon->cfg.zoned.nr_zones)
-		lids[NVME_LOG_CHANGED_ZONES] = cpu_to_le32(lsupp | ios);
+		lids[NVME_LOG_CHANGED_ZONES] = cpu_to_le32(lsupp);
 }
 
 /* Feature Identifiers Supported and Effects (LID 12h): FSUPP, and the

@@ -312,6 +312,12 @@ def t_validation(c, q):
                   "Identify with reserved CDW10 bits")
     expect_status(c.admin.get_log(0xBF, 4096, nsid=0xFFFFFFFF, csi=n.CSI_ZNS),
                   n.SC_INVALID_NS, "changed zone list of the broadcast NSID")
+    expect_status(c.admin.execute(n.build_sqe(n.ADM_GET_LOG, nsid=0xFFFFFFFF,
+                                              cdw10=0x02 | 127 << 16, cdw14=1 << 23),
+                                  data_in=512), n.SC_INVALID_FIELD,
+                  "Get Log Page with an index offset (OT) when IOS is clear")
+    lids = c.admin.get_log(0x00, 1024).check("supported logs").data
+    expect(struct.unpack_from("<I", lids, 4 * 0x02)[0] == 1, "LID 02h: LSUPP only, no IOS")
 
 
 # ---- Daemon B: the timers ---------------------------------------------------------------------
