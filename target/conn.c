@@ -256,7 +256,12 @@ void req_complete(struct znst_req *req)
 	}
 	timing_io_fill(req);
 	now = znst_now_ns();
-	deadline = timing_deadline(req->ns->timing, &req->tio, now);
+	/* A refused command touched no media: it costs the controller's
+	 * overhead only and must not advance the model's dies or zones. */
+	if (req->status)
+		deadline = now + req->ns->timing->p.overhead_ns;
+	else
+		deadline = timing_deadline(req->ns->timing, &req->tio, now);
 	req->deadline = deadline;
 	req->timed = true;
 	if (deadline <= now || reactor_hold(c->reactor, req, deadline) != 0)
