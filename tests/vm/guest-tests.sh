@@ -44,7 +44,7 @@ CTRL=		# nvmeX
 P_mode=daemon P_addr=10.0.2.2 P_port=4420 P_nqn=
 P_zones=0 P_zsize=0 P_zcap=0 P_mor=0 P_mar=0 P_append=0 P_lba=4096 P_conv=0
 P_fio_zones=4
-P_fport= P_fnqn= P_tport= P_tnqn=
+P_fport= P_fnqn= P_tport= P_tnqn= P_lport= P_lnqn=
 
 load_params() {
 	local w k
@@ -947,6 +947,65 @@ case_feat_dsm() {
 	must $CMP "$WORK/dz" "$WORK/db"
 }
 
+# --- latency profile (issue 4) ----------------------------------------------
+# The fourth daemon runs --profile zn540: 2 GiB zones, 1077 MiB capacity.
+case_latency_connect() {
+	use_target "$P_lport" "$P_lnqn" 0 16
+	P_zsize=$((2 << 30)) P_zcap=$((1077 << 20))
+	connect
+}
+
+# The kernel sees what the profile promises, in order: a reset of a written
+# zone costs milliseconds (an erase), a read (tR) costs more than a write
+# the write buffer takes at once.  Absolute figures include the emulator's
+# own cost per I/O, so only the ordering is checked.
+# zlat_run DEV: the probe's figures into ZW ZR ZRS ZRE (microseconds).
+zlat_run() {
+	local out kv
+	[ -x /usr/bin/znst-zlat ] || fail "znst-zlat missing from the image" || return 1
+	echo "\$ znst-zlat $1"
+	out=$(znst-zlat "$1") || fail "znst-zlat failed: $out" || return 1
+	echo "$out"
+	ZW= ZR= ZRS= ZRE=
+	for kv in $out; do
+		case $kv in
+		write_us=*) ZW=${kv#*=} ;;
+		read_us=*) ZR=${kv#*=} ;;
+		reset_us=*) ZRS=${kv#*=} ;;
+		reset_empty_us=*) ZRE=${kv#*=} ;;
+		esac
+	done
+	[ -n "$ZW" ] && [ -n "$ZR" ] && [ -n "$ZRS" ] && [ -n "$ZRE" ] ||
+		fail "unparsable: $out"
+}
+
+# The same probe on the no-delay daemon: what the emulator and the
+# network cost per operation, to subtract from the profile's figures.
+case_latency_baseline() {
+	need_zdev || return 1
+	zlat_run "$ZDEV" || return 1
+	echo "$ZW $ZR $ZRS $ZRE" > /tmp/zlat-base
+}
+
+case_latency_order() {
+	local out w r rs re bw br
+	need_zdev || return 1
+	zlat_run "$ZDEV" || return 1
+	w=$ZW r=$ZR rs=$ZRS re=$ZRE
+	[ "$rs" -ge 1000 ] || fail "reset of a written zone took $rs us, expected milliseconds" || return 1
+	[ "$rs" -gt $((re + 1000)) ] || fail "reset of a written zone ($rs us) not above an empty one ($re us)" || return 1
+	[ -r /tmp/zlat-base ] || fail "no baseline probe figures" || return 1
+	read -r bw br _ < /tmp/zlat-base
+	# what the profile added on top of the no-delay daemon's figures
+	# Reads and writes alternate in each probe, so the emulator's drift
+	# cancels within a run: compare how much more a read costs than a
+	# write here with the same on the no-delay daemon (zn540: tR 57 us +
+	# transfer vs a write buffered at once, about +62 us).
+	echo "read minus write: $((r - w)) us here, $((br - bw)) us without delays"
+	[ $((r - w)) -gt $((br - bw)) ] ||
+		fail "a 4K read costs $((r - w)) us more than a buffered write, not more than without delays ($((br - bw)) us)"
+}
+
 case_timers_connect() {
 	use_target "$P_tport" "$P_tnqn" 0 8
 	connect
@@ -1084,6 +1143,10 @@ main() {
 	run_case "nvme disconnect" case_disconnect
 	run_case "nvme connect with header and data digest (-g -G)" case_connect_digests
 	run_case "fio zbd write+verify over the digest connection" case_fio_digests
+	if [ "$P_mode" = daemon ] && [ -n "$P_lport" ]; then
+		run_case "latency: baseline probe on the no-delay daemon (znst-zlat)" \
+			case_latency_baseline
+	fi
 	run_case "final nvme disconnect" case_disconnect
 	if [ "$P_mode" = daemon ] && [ -n "$P_fport" ]; then
 		run_case "features: nvme connect (ZDES, ZRWA, RAZB, ro/offline zones, copy)" \
@@ -1114,6 +1177,12 @@ main() {
 		run_case "timers: reset-zone clears the attributes, I/O goes on without errors" \
 			case_timers_reset
 		run_case "timers: nvme disconnect" case_disconnect
+	fi
+	if [ "$P_mode" = daemon ] && [ -n "$P_lport" ]; then
+		run_case "latency: nvme connect to the zn540-profile daemon" case_latency_connect
+		run_case "latency: resets cost ms, reads cost more than buffered writes (znst-zlat)" \
+			case_latency_order
+		run_case "latency: nvme disconnect" case_disconnect
 	fi
 	run_case "guest kernel log has no warnings or oopses" case_kernel_log
 

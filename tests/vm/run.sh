@@ -62,6 +62,10 @@ feat_args=(--zones 16 --zone-size 4M --zone-cap 4M --max-open 8 --max-active 8
 	   --compare 1 --verify 1 --dsm 1)
 timer_args=(--zones 8 --zone-size 4M --zone-cap 4M --max-open 8 --max-active 8
 	    --conv-size 0 --rrl 3 --frl 2 --zfc-delay 2)
+# A fourth daemon with the ZN540-like latency profile (issue 4): the guest
+# checks that the kernel sees the ordering the profile promises.
+lnqn=nqn.2024-11.io.znstcp:vm-latency
+lat_args=(--profile zn540 --zones 16 --conv-size 0)
 
 to_bytes() { # 64M -> 67108864 (K/M/G/T are powers of 1024)
 	local v=${1%[bB]} m=1
@@ -125,7 +129,7 @@ need_kb=$((2560 * 1024))
 	skip_all "needs $((need_kb >> 10)) MiB of free memory, $((mem_kb >> 10)) MiB available"
 
 mkdir -p "$logdir"
-rm -f "$logdir"/{console.log,tap.log,daemon.log,daemon-features.log,daemon-timers.log,qemu.log,initrd.cpio}
+rm -f "$logdir"/{console.log,tap.log,daemon.log,daemon-features.log,daemon-timers.log,daemon-latency.log,qemu.log,initrd.cpio}
 bash "$here/build-image.sh" 2> "$logdir/build-image.log"
 rc=$?
 if ((rc == 77)); then
@@ -143,7 +147,7 @@ if [[ $accel == kvm && ! -w /dev/kvm ]]; then
 	skip_all "ZNST_VM_ACCEL=kvm but /dev/kvm is not usable"
 fi
 
-qpid='' dpid='' fpid='' tpid='' fport='' tport=''
+qpid='' dpid='' fpid='' tpid='' lpid='' fport='' tport='' lport=''
 cleanup() {
 	[[ -n $qpid ]] && kill "$qpid" 2>/dev/null
 	[[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
@@ -289,6 +293,13 @@ if [[ $mode == daemon ]]; then
 		diag_file "$logdir/daemon-timers.log"
 		emit "not ok" " - timers daemon starts and listens # no 'listening on' line"
 	fi
+	if start_extra daemon-latency.log "$lnqn" "${lat_args[@]}"; then
+		lport=$xport lpid=$xpid
+		emit ok " - latency (zn540) daemon starts and listens on 127.0.0.1:$lport"
+	else
+		diag_file "$logdir/daemon-latency.log"
+		emit "not ok" " - latency (zn540) daemon starts and listens # no 'listening on' line"
+	fi
 else
 	emit ok " - daemon starts and listens # SKIP reference mode: nvmet in the guest"
 	addr=127.0.0.1 port=4420
@@ -299,7 +310,12 @@ ov=$logdir/overlay
 rm -rf "$ov"
 mkdir -p "$ov"
 install -m 0755 "$here/guest-tests.sh" "$ov/init"
-(cd "$ov" && echo init | cpio --quiet -o -H newc -R 0:0) > "$logdir/overlay.cpio"
+# The per-operation latency probe, built here (static: no libraries).
+mkdir -p "$ov/usr/bin"
+if ! cc -static -O2 -o "$ov/usr/bin/znst-zlat" "$here/zlat.c" 2> "$logdir/zlat-build.log"; then
+	cat "$logdir/zlat-build.log" >&2
+fi
+(cd "$ov" && find init usr | cpio --quiet -o -H newc -R 0:0) > "$logdir/overlay.cpio"
 # The kernel unpacks concatenated archives in order: /init comes from ours.
 cat "$INITRD" "$logdir/overlay.cpio" > "$logdir/initrd.cpio"
 rm -rf "$ov" "$logdir/overlay.cpio"
@@ -313,6 +329,7 @@ cmdline+=" znst.conv=$(to_bytes "$conv_size")"
 cmdline+=" znst.append=$(to_bytes "${append_max:-0}") znst.fio_zones=$fio_zones"
 [[ -n $fport ]] && cmdline+=" znst.fport=$fport znst.fnqn=$fnqn"
 [[ -n $tport ]] && cmdline+=" znst.tport=$tport znst.tnqn=$tnqn"
+[[ -n $lport ]] && cmdline+=" znst.lport=$lport znst.lnqn=$lnqn"
 
 cpu=max
 [[ $accel == kvm ]] && cpu=host
@@ -400,7 +417,8 @@ if [[ $mode == daemon ]]; then
 	fi
 	[[ -n $fpid ]] && stop_extra features "$fpid" "$logdir/daemon-features.log"
 	[[ -n $tpid ]] && stop_extra timers "$tpid" "$logdir/daemon-timers.log"
-	fpid='' tpid=''
+	[[ -n $lpid ]] && stop_extra latency "$lpid" "$logdir/daemon-latency.log"
+	fpid='' tpid='' lpid=''
 else
 	emit ok " - daemon still running after suite # SKIP reference mode: no daemon"
 	emit ok " - daemon exits 0 on SIGTERM # SKIP reference mode: no daemon"
