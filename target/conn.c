@@ -113,6 +113,8 @@ static void req_release(struct znst_req *req)
 	}
 	req->data = NULL;
 	req->data_owned = false;
+	if (req->state == REQ_SENDING)
+		c->sending--;
 	req->state = REQ_FREE;
 	c->free_stack[c->free_top++] = req->ttag;
 	c->busy--;
@@ -202,6 +204,7 @@ void conn_submit_response(struct znst_req *req)
 	    ((struct nvmf_connect_cmd *)&req->cmd)->fctype == NVMF_TYPE_DISCONNECT)
 		req->tx.close_after = true;
 	req->state = REQ_SENDING;
+	c->sending++;
 	conn_queue_tx(c, &req->tx);
 }
 
@@ -507,8 +510,17 @@ static void handle_icreq(struct znst_conn *c)
 /* Header of a CapsuleCmd complete: take a request, aim the data. */
 static bool rx_start_cmd(struct znst_conn *c)
 {
-	struct znst_req *req = req_alloc(c);
+	struct znst_req *req;
 
+	/* The host may have SQSIZE commands outstanding: those whose response
+	 * it cannot have seen yet (a response on the send path may already
+	 * have reached it, and its tag been reused). */
+	if (c->state == CONN_LIVE && c->busy - c->sending >= c->sqsize) {
+		conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0,
+			   "host exceeded the SQSIZE it connected with");
+		return false;
+	}
+	req = req_alloc(c);
 	if (!req) {
 		conn_fatal(c, NVME_TCP_FES_PDU_SEQ_ERR, 0,
 			   "host exceeded the queue size");

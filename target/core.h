@@ -229,6 +229,7 @@ struct znst_conn {
 	uint32_t		free_top;
 	uint16_t		*free_stack;
 	uint32_t		busy;		/* requests not free */
+	uint32_t		sending;	/* of those, response handed to the send path */
 	/* data buffers held (--max-inflight-data) and commands waiting */
 	uint64_t		inflight;
 	struct znst_req		*wait_head, *wait_tail;

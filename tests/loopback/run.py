@@ -2147,6 +2147,30 @@ def group_hostile(ctx):
             ctl = sub.ctrl()
             expect_ok(ctl.io_queue(1).read(NVM_NS, 0, 1), "a new controller reads")
             ctl.close()
+        with tap.case("hostile: more commands outstanding than the SQSIZE the queue connected "
+                      "with -> TermReq FES 2, closed") as c:
+            ctl = sub.ctrl()
+            q = ctl.io_queue(1, sqsize=16)
+            # writes announced with a transport SGL and never given their
+            # data stay outstanding: 16 fit, the 17th is one too many
+            burst = b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
+                n.IO_WRITE, cid=2000 + i, nsid=NVM_NS, cdw12=0,
+                sgl=n.sgl_desc(n.SGL_TRANSPORT, LBA)))) for i in range(17))
+            q.send_raw(burst)
+            t = q.expect_term(10)
+            c.soft(t.fes == n.FES_SEQ_ERR, "FES %#x, expected 2" % t.fes)
+            c.soft(q.wait_closed(3), "not closed after the TermReq")
+            ctl.close()
+            ctl = sub.ctrl()
+            q = ctl.io_queue(1, sqsize=16)
+            # exactly SQSIZE outstanding is allowed
+            burst = b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
+                n.IO_WRITE, cid=3000 + i, nsid=NVM_NS, cdw12=0,
+                sgl=n.sgl_desc(n.SGL_TRANSPORT, LBA)))) for i in range(16))
+            q.send_raw(burst)
+            expect_ok(ctl.admin.keep_alive(), "admin queue still answers")
+            c.soft(not q.wait_closed(1), "a queue with exactly SQSIZE outstanding was closed")
+            ctl.close()
         with tap.case("hostile: a host that stops sending Keep Alive is torn down after KATO and "
                       "the zones it opened are closed; another host can open zones again") as c:
             other = sub.ctrl(kato=3000, hostnqn=HOSTNQN + "-other")
