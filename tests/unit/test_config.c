@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "tests/unit/tap.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define K		(UINT64_C(1) << 10)
@@ -24,27 +25,6 @@
 #define MAX_ARGS	16
 #define MAX_CHECKS	8
 #define OUT_MAX		32768
-
-struct tap {
-	int n;
-	int failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void tap_result(struct tap *t, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t->n++;
-	if (!ok)
-		t->failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", t->n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* A numeric field of struct znst_config and the value it must hold. */
 struct field_check {

@@ -10,28 +10,9 @@
 #include <string.h>
 
 #include "proto/crc32c.h"
+#include "tests/unit/tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct tap {
-	int n;
-	int failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void tap_result(struct tap *t, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t->n++;
-	if (!ok)
-		t->failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", t->n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* Bit-at-a-time reference, independent of the slicing tables. */
 static uint32_t crc32c_bitwise(uint32_t crc, const unsigned char *p,

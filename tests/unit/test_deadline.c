@@ -14,40 +14,9 @@
 #include <string.h>
 
 #include "timing/deadline.h"
+#include "tests/unit/tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct tap {
-	int n;
-	int failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void tap_result(struct tap *t, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t->n++;
-	if (!ok)
-		t->failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", t->n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-__attribute__((format(printf, 1, 2)))
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* xorshift64, state owned by the caller */
 static uint64_t rng_next(uint64_t *s)

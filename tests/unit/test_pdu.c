@@ -13,28 +13,9 @@
 
 #include "proto/crc32c.h"
 #include "proto/nvme_tcp_pdu.h"
+#include "tests/unit/tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct tap {
-	int n;
-	int failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void tap_result(struct tap *t, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t->n++;
-	if (!ok)
-		t->failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", t->n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* Bit-at-a-time CRC32C, so expected digests do not come from the code
  * under test. */

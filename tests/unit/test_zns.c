@@ -18,42 +18,10 @@
 #include "proto/nvme.h"
 #include "proto/zns.h"
 #include "zns/zns.h"
+#include "tests/unit/tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define DNR(sc)	((nvme_status)((sc) | NVME_STATUS_DNR))
-
-struct tap {
-	int n;
-	int failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static bool tap_result(struct tap *t, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t->n++;
-	if (!ok)
-		t->failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", t->n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	return ok;
-}
-
-__attribute__((format(printf, 1, 2)))
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static const char *status_name(nvme_status st)
 {
