@@ -146,6 +146,12 @@ enum znst_cli_result znst_config_from_args(struct znst_config *cfg, int argc,
 					   char **argv, char *err,
 					   size_t errlen);
 
+struct timing_params;
+/* The latency model's parameters (timing/timing.h) this configuration
+ * asks for: one mapping, for the daemon and the benchmark alike. */
+void znst_config_timing_params(const struct znst_config *cfg,
+			       struct timing_params *p);
+
 /* Human-readable one-paragraph summary, for the start-up log. */
 void znst_config_describe(const struct znst_config *cfg, char *buf,
 			  size_t len);

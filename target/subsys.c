@@ -139,36 +139,9 @@ static int subsys_init_common(struct znst_subsys *s, struct znst_daemon *d,
 /* The device's latency model from the configuration (timing/timing.h). */
 static int timing_init(struct znst_subsys *s, const struct znst_config *cfg)
 {
-	const struct znst_timing_conf *t = &cfg->tm;
-	struct timing_params p = {
-		.kind = cfg->timing == ZNST_TIMING_NAND ? TIMING_MODEL_NAND :
-			cfg->timing == ZNST_TIMING_FIXED ? TIMING_MODEL_FIXED :
-			TIMING_MODEL_NONE,
-		.overhead_ns = t->overhead,
-		.bandwidth = t->bandwidth,
-		.nand = {
-			.channels = t->channels, .dies = t->dies,
-			.planes = t->planes, .page_size = (uint32_t)t->page_size,
-			.block_size = t->block_size, .t_read = t->t_read,
-			.t_prog = t->t_prog, .t_erase = t->t_erase,
-			.chan_bw = t->channel_bw, .zone_dies = t->zone_dies,
-			.wbuf = t->write_buffer, .append_ns = t->append_time,
-		},
-		.nr_zones = cfg->zoned.nr_zones,
-		.zone_size = cfg->zoned.zone_size,
-		.zone_cap = cfg->zoned.zone_cap,
-	};
+	struct timing_params p;
 
-	p.lat_ns[TIMING_OP_READ] = t->lat_read;
-	p.lat_ns[TIMING_OP_WRITE] = t->lat_write;
-	p.lat_ns[TIMING_OP_WRITE_ZEROES] = t->lat_write;
-	p.lat_ns[TIMING_OP_APPEND] = t->lat_append;
-	p.lat_ns[TIMING_OP_FLUSH] = t->lat_flush;
-	p.lat_ns[TIMING_OP_ZONE_OPEN] = t->lat_zone;
-	p.lat_ns[TIMING_OP_ZONE_CLOSE] = t->lat_zone;
-	p.lat_ns[TIMING_OP_ZONE_OTHER] = t->lat_zone;
-	p.lat_ns[TIMING_OP_ZONE_RESET] = t->lat_reset;
-	p.lat_ns[TIMING_OP_ZONE_FINISH] = t->lat_finish;
+	znst_config_timing_params(cfg, &p);
 	return timing_model_init(&s->timing, &p);
 }
 
