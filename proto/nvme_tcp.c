@@ -9,20 +9,6 @@
 
 #include "proto/crc32c.h"
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = cpu_to_le32(v);
-	memcpy(p, &v, 4);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32_to_cpu(v);
-}
-
 static int fail(struct nvme_tcp_err *err, enum nvme_tcp_fes fes, uint32_t fei,
 		const char *why)
 {

@@ -36,20 +36,6 @@
 
 /* ---- Small helpers ----------------------------------------------------------- */
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = cpu_to_le32(v);
-	memcpy(p, &v, 4);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32_to_cpu(v);
-}
-
 static void tx_init(struct znst_tx *tx, struct znst_req *req)
 {
 	memset(tx, 0, sizeof(*tx));
