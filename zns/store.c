@@ -16,22 +16,37 @@ int znst_store_init(struct znst_store *st, uint64_t size)
 	st->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	if (size == 0)
 		return 0;
-	if (size > SIZE_MAX)
+	if (size > SIZE_MAX - ZNST_STORE_HUGE)
 		return -ERANGE;
-	/* Address space only: pages are allocated on first write. */
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	/* Address space only: pages are allocated on first write.  One
+	 * huge page more than asked, so that the store can start on a
+	 * huge-page boundary. */
+	p = mmap(NULL, size + ZNST_STORE_HUGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	st->base = p;
+	st->map = p;
+	st->map_size = size + ZNST_STORE_HUGE;
+	st->base = (uint8_t *)(((uintptr_t)p + ZNST_STORE_HUGE - 1) &
+			       ~(uintptr_t)(ZNST_STORE_HUGE - 1));
 	st->size = size;
+	/*
+	 * First writes fault pages in: with 4 KiB pages the faults, not
+	 * the copies, were half of the daemon's time in a sequential write.
+	 * Transparent huge pages cut them 512-fold.  Where THP is "never"
+	 * this is a no-op; a reset still frees whole pages (MADV_DONTNEED
+	 * splits a huge page it covers only in part).
+	 */
+	(void)madvise(st->base, size, MADV_HUGEPAGE);
 	return 0;
 }
 
 void znst_store_fini(struct znst_store *st)
 {
-	if (st->base)
-		munmap(st->base, st->size);
+	if (st->map)
+		munmap(st->map, st->map_size);
+	st->map = NULL;
+	st->map_size = 0;
 	st->base = NULL;
 	st->size = 0;
 }

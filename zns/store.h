@@ -3,7 +3,8 @@
  * RAM store for one namespace's data.  The whole capacity is reserved as
  * address space only (MAP_NORESERVE): resident memory grows with the data
  * written, and a discard (zone reset, deallocate, write zeroes) hands whole
- * pages back to the kernel.  Never-written ranges read as zeroes.
+ * pages back to the kernel.  Never-written ranges read as zeroes.  The
+ * mapping asks for transparent huge pages (see store.c).
  */
 #ifndef ZNST_ZNS_STORE_H
 #define ZNST_ZNS_STORE_H
@@ -11,7 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* huge-page size the store aligns to (x86-64, arm64 with 4 KiB pages) */
+#define ZNST_STORE_HUGE		(2u << 20)
+
 struct znst_store {
+	void		*map;		/* the mapping, base rounded down */
+	size_t		map_size;
 	uint8_t		*base;
 	uint64_t	size;		/* bytes */
 	size_t		page_size;
