@@ -75,6 +75,11 @@ static const char *const timing_names[] = {
 	[ZNST_TIMING_NAND] = "nand",
 };
 
+static const char *const reset_pages_names[] = {
+	[ZNST_RESET_LAZY] = "lazy",
+	[ZNST_RESET_FREE] = "free",
+};
+
 static const char *const profile_names[] = {
 	[ZNST_PROFILE_NONE] = "none",
 	[ZNST_PROFILE_ZN540] = "zn540",
@@ -128,6 +133,13 @@ static const struct opt_desc options[] = {
 	  FIELD(zoned.zone_append_max), .min = 4 * SZ_K, .max = 8 * SZ_M,
 	  .pow2 = true, .metavar = "SIZE",
 	  .help = "largest Zone Append (ZASL), a power of two, <= mdts" },
+	{ .name = "zone-prefault", .section = "zoned", .type = OPT_SIZE,
+	  FIELD(zoned.prefault), .max = SZ_G, .metavar = "SIZE",
+	  .help = "memory populated ahead of each write pointer, off the I/O path; 0: off" },
+	{ .name = "reset-pages", .section = "zoned", .type = OPT_ENUM,
+	  FIELD(zoned.reset_pages), .names = reset_pages_names,
+	  .nr_names = ARRAY_SIZE(reset_pages_names), .metavar = "lazy|free",
+	  .help = "a zone reset leaves its memory for the kernel to take when short and the next writes to reuse (lazy), or frees it at once (free)" },
 	{ .name = "desc-ext-size", .section = "zoned", .type = OPT_SIZE,
 	  FIELD(zoned.desc_ext_size), .max = 255 * 64, .metavar = "SIZE",
 	  .help = "zone descriptor extension (ZDES), a multiple of 64; 0: none" },
@@ -814,6 +826,7 @@ void znst_config_defaults(struct znst_config *cfg)
 			.max_open = 12,
 			.max_active = 14,
 			.zone_append_max = 128 * SZ_K,
+			.prefault = 8 * SZ_M,
 		},
 		.conv_size = 1024 * SZ_M,
 		.mdts = 512 * SZ_K,

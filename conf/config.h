@@ -27,6 +27,12 @@ enum znst_timing_kind {
 	ZNST_TIMING_NAND,
 };
 
+/* What a zone reset does with the zone's memory (--reset-pages). */
+enum znst_reset_pages {
+	ZNST_RESET_LAZY = 0,	/* kept for the next writes until memory is short */
+	ZNST_RESET_FREE,	/* freed at once: resident memory drops */
+};
+
 /* Named device profiles: one option sets geometry and timing together. */
 enum znst_profile {
 	ZNST_PROFILE_NONE = 0,
@@ -69,6 +75,8 @@ struct znst_zoned_conf {
 	uint32_t max_open;	/* 0: no limit */
 	uint32_t max_active;	/* 0: no limit */
 	uint64_t zone_append_max; /* bytes; ZASL is derived from it */
+	uint64_t prefault;	/* bytes kept resident ahead of a write pointer */
+	uint32_t reset_pages;	/* enum znst_reset_pages */
 	/* optional ZNS features: all 0 (off) by default */
 	uint64_t desc_ext_size;	/* bytes, multiple of 64 (ZDES) */
 	uint32_t razb;		/* 1: reads may cross zone boundaries */

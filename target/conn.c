@@ -609,6 +609,8 @@ static void rx_pdu_done(struct znst_conn *c)
 	c->rx.hdr_have = 0;
 	c->rx.phase = RX_HDR;
 	c->rx.pdus++;
+	/* a deadline may have passed while this PDU was handled */
+	reactor_release_due(c->reactor);
 }
 
 /* Feed received bytes through the PDU state machine. */

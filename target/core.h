@@ -26,6 +26,7 @@
 #include "conf/config.h"
 #include "proto/nvme.h"
 #include "proto/nvme_tcp.h"
+#include "target/prefault.h"
 #include "timing/deadline.h"
 #include "timing/timing.h"
 #include "zns/store.h"
@@ -288,6 +289,7 @@ struct znst_reactor {
 	int			signal_fd;	/* reactor 0 only, else -1 */
 	struct signalfd_siginfo	siginfo;
 	struct timing_lateness	late;		/* completions vs their deadlines */
+	unsigned		late_gen;	/* daemon's late_gen when last cleared */
 	/* connections refused at accept: one log line a second at most */
 	uint64_t		refused_log_ns;
 	uint32_t		refused_quiet;
@@ -308,6 +310,9 @@ struct znst_daemon {
 	char			listen_desc[96];
 	_Atomic uint64_t	conn_ids;
 	atomic_uint		nr_conns;	/* all reactors, vs cfg.max_conns */
+	struct znst_prefaulter	prefault;	/* --zone-prefault */
+	atomic_uint		late_gen;	/* SIGUSR2: reactors clear their lateness */
+	atomic_uint		late_reports;	/* lateness reports printed */
 };
 
 /* ---- Interfaces between the layers ----------------------------------------- */
@@ -368,5 +373,7 @@ int reactor_run(struct znst_reactor *r);	/* until daemon->stop */
 void daemon_report_lateness(struct znst_daemon *d);
 int reactor_hold(struct znst_reactor *r, struct znst_req *req, uint64_t deadline);
 void reactor_unhold(struct znst_reactor *r, struct znst_req *req);
+/* Release held completions that are due and submit their sends. */
+void reactor_release_due(struct znst_reactor *r);
 
 #endif

@@ -18,6 +18,18 @@ static void req_done(struct znst_req *req, nvme_status st)
 	req_complete(req);
 }
 
+/* After a write into the zone of @lba: keep memory ahead of its write
+ * pointer populated (zns_prefault_hint). */
+static void zone_prefault(struct znst_req *req, uint64_t lba)
+{
+	struct znst_ns *ns = req->ns;
+	uint64_t off, len;
+
+	if (zns_prefault_hint(&ns->zoned, lba, &off, &len))
+		prefault_push(&req->conn->reactor->daemon->prefault,
+			      (void *)znst_store_ptr(&ns->zoned.store, off), len);
+}
+
 static bool ns_range_ok(const struct znst_ns *ns, uint64_t slba, uint32_t nlb)
 {
 	return slba < ns->nsze && nlb <= ns->nsze - slba;
@@ -51,6 +63,8 @@ static void exec_write(struct znst_req *req)
 
 	if (ns->csi == NVME_CSI_ZNS) {
 		st = zns_write(&ns->zoned, slba, nlb, zeroes ? NULL : req->data);
+		if (!st)
+			zone_prefault(req, slba);
 	} else if (!ns_range_ok(ns, slba, nlb)) {
 		st = NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
 	} else if (zeroes) {
@@ -80,6 +94,7 @@ static void exec_append(struct znst_req *req)
 	if (!st) {
 		req->result = alba;
 		req->tio.slba = alba;
+		zone_prefault(req, alba);
 	}
 	req_done(req, st);
 }

@@ -126,6 +126,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGUSR1);	/* print the lateness report */
+	sigaddset(&sigs, SIGUSR2);	/* start the lateness counts over */
 	sigaddset(&sigs, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, SIGPIPE);
@@ -134,6 +135,10 @@ int main(int argc, char **argv)
 	d->listen_fd = open_listener(d);
 	if (d->listen_fd < 0)
 		return 1;
+	if (d->cfg.zoned.prefault && d->cfg.zoned.nr_zones &&
+	    (ret = prefault_start(&d->prefault)) != 0)
+		znst_log(d, LOG_INFO, "no populator thread (%s): first writes fault "
+			 "on the I/O path", strerror(-ret));
 	d->nr_reactors = d->cfg.reactors;
 	d->reactors = calloc(d->nr_reactors, sizeof(*d->reactors));
 	for (unsigned i = 0; i < d->nr_reactors; i++)
@@ -157,6 +162,7 @@ int main(int argc, char **argv)
 			perror("znstcpd: wake");
 		pthread_join(d->reactors[i].thread, NULL);
 	}
+	prefault_stop(&d->prefault);
 	if (d->nvm.timing.p.kind != TIMING_MODEL_NONE)
 		daemon_report_lateness(d);
 	for (unsigned i = 0; i < d->nr_reactors; i++)

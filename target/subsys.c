@@ -69,6 +69,8 @@ static int ns_add_zoned(struct znst_subsys *s, const struct znst_config *cfg)
 	p.rrl_ns = cfg->zoned.rrl * 1000000000ull;
 	p.frl_ns = cfg->zoned.frl * 1000000000ull;
 	p.zfc_ns = cfg->zoned.zfc_delay * 1000000000ull;
+	p.prefault = (cfg->zoned.prefault + cfg->lba_size - 1) >> p.lba_shift;
+	p.reset_frees = cfg->zoned.reset_pages == ZNST_RESET_FREE;
 	ret = zns_ns_init(&ns->zoned, &p);
 	if (ret) {
 		free(ns);

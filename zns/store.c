@@ -65,6 +65,22 @@ void znst_store_read(const struct znst_store *st, uint64_t off, void *buf,
 	memcpy(buf, st->base + off, len);
 }
 
+void znst_store_release(struct znst_store *st, uint64_t off, uint64_t len)
+{
+	uint64_t pg = st->page_size;
+	uint64_t start, end;
+
+	assert(off <= st->size && len <= st->size - off);
+	start = (off + pg - 1) & ~(pg - 1);
+	end = (off + len) & ~(pg - 1);
+	/* partial pages stay as they are: the caller does not read them */
+	if (start >= end)
+		return;
+	/* MADV_FREE needs Linux 4.5; before it, give the pages back now */
+	if (madvise(st->base + start, end - start, MADV_FREE) != 0)
+		znst_store_discard(st, start, end - start);
+}
+
 void znst_store_discard(struct znst_store *st, uint64_t off, uint64_t len)
 {
 	uint64_t pg = st->page_size;

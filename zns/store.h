@@ -35,6 +35,15 @@ void znst_store_read(const struct znst_store *st, uint64_t off, void *buf,
 /* Make [off, off+len) read as zeroes; frees the whole pages inside it. */
 void znst_store_discard(struct znst_store *st, uint64_t off, uint64_t len);
 
+/*
+ * The bytes of [off, off+len) are no longer needed: the kernel may take
+ * the whole pages inside it when memory is short (MADV_FREE), and until
+ * then a write reuses them without a fault or a zeroing.  Unlike discard,
+ * the range does NOT read as zeroes afterwards: the caller must not read
+ * it before writing it again.
+ */
+void znst_store_release(struct znst_store *st, uint64_t off, uint64_t len);
+
 /* Pointer to stored bytes, for zero-copy reads (valid until a discard). */
 static inline const void *znst_store_ptr(const struct znst_store *st,
 					 uint64_t off)

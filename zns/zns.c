@@ -239,6 +239,8 @@ static void zone_set_state(struct zns_ns *ns, struct zns_zone *z,
 		zrwa_release(ns, z);
 		ext_clear(ns, z);
 		z->wp = z->zslba;
+		z->data_end = z->zslba;
+		z->resident_end = z->zslba;
 		z->attrs = 0;
 		break;
 	case ZNS_ZS_FULL:
@@ -319,7 +321,18 @@ static nvme_status zone_apply(struct zns_ns *ns, struct zns_zone *z,
 	st = zone_reserve(ns, z, t->next);
 	if (st)
 		return st;
-	if (act == ZNS_ACT_RESET)
+	/*
+	 * A reset keeps the zone's pages for its next writes (a first touch
+	 * costs a fault and a zeroing, far more inside a VM) and lets the
+	 * kernel take them under memory pressure; reads past data_end return
+	 * zeroes.  A ZRWA may leave holes below data_end, so namespaces with
+	 * ZRWAs zero them the plain way, as does --reset-pages free.
+	 */
+	if (act == ZNS_ACT_RESET && !ns->p.numzrwa && !ns->p.reset_frees)
+		znst_store_release(&ns->store, z->zslba << ns->p.lba_shift,
+				   z->data_end > z->zslba ?
+				   (z->data_end - z->zslba) << ns->p.lba_shift : 0);
+	else if (act == ZNS_ACT_RESET)
 		znst_store_discard(&ns->store, z->zslba << ns->p.lba_shift,
 				   ns->p.zone_size << ns->p.lba_shift);
 	zone_set_state(ns, z, t->next);
@@ -368,6 +381,8 @@ int zns_ns_init(struct zns_ns *ns, const struct zns_params *p)
 	for (uint32_t i = 0; i < p->nr_zones; i++) {
 		ns->zones[i].zslba = (uint64_t)i << ns->zone_shift;
 		ns->zones[i].wp = ns->zones[i].zslba;
+		ns->zones[i].resident_end = ns->zones[i].zslba;
+		ns->zones[i].data_end = ns->zones[i].zslba;
 		ns->zones[i].state = ZNS_ZS_EMPTY;
 	}
 	return 0;
@@ -437,6 +452,8 @@ static nvme_status zone_write_locked(struct zns_ns *ns, struct zns_zone *z,
 	else
 		znst_store_discard(&ns->store, slba << ns->p.lba_shift,
 				   (uint64_t)nlb << ns->p.lba_shift);
+	if (slba + nlb > z->data_end)
+		z->data_end = slba + nlb;
 	if (zrwa) {
 		uint64_t end = slba + nlb, win_end = z->wp + ns->p.zrwas;
 
@@ -474,6 +491,33 @@ nvme_status zns_write(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 	st = zone_write_locked(ns, z, slba, nlb, data);
 	pthread_mutex_unlock(&ns->lock);
 	return st ? st | NVME_STATUS_DNR : st;
+}
+
+bool zns_prefault_hint(struct zns_ns *ns, uint64_t lba, uint64_t *off,
+		       uint64_t *len)
+{
+	struct zns_zone *z;
+	uint64_t start, end, cap_end;
+	bool hint = false;
+
+	if (!ns->p.prefault || lba >= zns_nsze(ns))
+		return false;
+	z = zone_of(ns, lba);
+	pthread_mutex_lock(&ns->lock);
+	cap_end = zone_wcap_end(ns, z);
+	if (zs_is_active(z->state) && z->resident_end < cap_end &&
+	    z->resident_end < z->wp + ns->p.prefault) {
+		start = z->resident_end > z->wp ? z->resident_end : z->wp;
+		end = z->wp + 2 * ns->p.prefault;
+		if (end > cap_end)
+			end = cap_end;
+		z->resident_end = end;
+		*off = start << ns->p.lba_shift;
+		*len = (end - start) << ns->p.lba_shift;
+		hint = true;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return hint;
 }
 
 nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
@@ -523,6 +567,29 @@ static nvme_status read_check_locked(struct zns_ns *ns, uint64_t slba,
 	return NVME_SC_SUCCESS;
 }
 
+/* Copy blocks out, zone by zone: what lies past a zone's data_end reads
+ * as zeroes (the store may still hold released bytes there). */
+static void zone_read_locked(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
+			     uint8_t *buf)
+{
+	while (nlb) {
+		struct zns_zone *z = zone_of(ns, slba);
+		uint64_t zend = z->zslba + ns->p.zone_size;
+		uint32_t n = zend - slba < nlb ? (uint32_t)(zend - slba) : nlb;
+		uint64_t have = z->data_end > slba ? z->data_end - slba : 0;
+		size_t len = (size_t)n << ns->p.lba_shift;
+		size_t from_store = (size_t)(have < n ? have : n) << ns->p.lba_shift;
+
+		if (from_store)
+			znst_store_read(&ns->store, slba << ns->p.lba_shift, buf,
+					from_store);
+		memset(buf + from_store, 0, len - from_store);
+		buf += len;
+		slba += n;
+		nlb -= n;
+	}
+}
+
 nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb, void *buf)
 {
 	nvme_status st;
@@ -532,8 +599,7 @@ nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb, void *buf)
 	pthread_mutex_lock(&ns->lock);
 	st = read_check_locked(ns, slba, nlb);
 	if (!st)
-		znst_store_read(&ns->store, slba << ns->p.lba_shift, buf,
-				(size_t)nlb << ns->p.lba_shift);
+		zone_read_locked(ns, slba, nlb, buf);
 	pthread_mutex_unlock(&ns->lock);
 	return st;
 }
@@ -552,7 +618,7 @@ nvme_status zns_compare(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 	pthread_mutex_lock(&ns->lock);
 	st = read_check_locked(ns, slba, nlb);
 	if (!st && data)
-		znst_store_read(&ns->store, slba << ns->p.lba_shift, buf, len);
+		zone_read_locked(ns, slba, nlb, buf);
 	pthread_mutex_unlock(&ns->lock);
 	if (!st && data && memcmp(buf, data, len))
 		st = NVME_SC_COMPARE_FAILED | NVME_STATUS_DNR;

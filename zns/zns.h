@@ -49,6 +49,11 @@ struct zns_zone {
 	enum zns_state	state;
 	uint8_t		attrs;		/* NVME_ZA_* */
 	bool		changed;	/* listed in the Changed Zone List */
+	uint64_t	resident_end;	/* populate asked up to here (zns_prefault_hint) */
+	/* end of the blocks written since the last reset: reads from here
+	 * on return zeroes without looking at the store, which a reset
+	 * released without zeroing (znst_store_release) */
+	uint64_t	data_end;
 };
 
 struct zns_params {
@@ -67,6 +72,8 @@ struct zns_params {
 	uint64_t	rrl_ns;		/* Full this long: RZR set */
 	uint64_t	frl_ns;		/* active this long: FZR set */
 	uint64_t	zfc_ns;		/* FZR set this long: finished, ZFC */
+	uint64_t	prefault;	/* LBAs kept resident ahead of a WP; 0: off */
+	bool		reset_frees;	/* reset frees the pages, else releases them lazily */
 };
 
 /* ZNS 1.1 5.3.1 Changed Zone List: at most 511 identifiers, else FFFFh */
@@ -110,6 +117,16 @@ static inline uint64_t zns_nsze(const struct zns_ns *ns)
 nvme_status zns_write(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 		      const void *data);
 /* Zone Append: @zslba must be a zone start; the LBA used goes to @alba. */
+/*
+ * After a write to the zone holding @lba: a byte range of the store worth
+ * populating now, so that the writer finds its next pages resident.  A
+ * first touch costs a page fault that zeroes the page (in a VM, often also
+ * the host's fault); done off the I/O path, it stops delaying completions.
+ * Keeps ns->p.prefault LBAs resident ahead of the write pointer, asking for
+ * twice that when it falls short.  Returns false when nothing is needed.
+ */
+bool zns_prefault_hint(struct zns_ns *ns, uint64_t lba, uint64_t *off,
+		       uint64_t *len);
 nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
 		       const void *data, uint64_t *alba);
 nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
