@@ -57,10 +57,12 @@ mkdir -p "$out"
 
 pin_d=(taskset -c "$dcpu")
 pin_c=(taskset -c "$ccpu")
+fifo=0
 if chrt -f 10 true 2>/dev/null; then
 	pin_d=(chrt -f 50 "${pin_d[@]}")
 	pin_c=(chrt -f 40 "${pin_c[@]}")
 	sched="SCHED_FIFO"
+	fifo=1
 else
 	sched="SCHED_OTHER"
 fi
@@ -90,12 +92,20 @@ bench_args() {
 	echo "$a --qd $qd"
 }
 
+# The daemon starts unpinned and only its main thread, which is reactor 0,
+# gets CPU D and SCHED_FIFO once it listens: its populator thread
+# (--zone-prefault, SCHED_IDLE) must stay free to run wherever a CPU idles.
 start_daemon() {	# tag port args...; sets $started
 	local tag=$1 port=$2
 	shift 2
-	"${pin_d[@]}" "$daemon" --listen 127.0.0.1:$port "$@" \
+	"$daemon" --listen 127.0.0.1:$port "$@" \
 		>"$out/$tag.daemon.out" 2>"$out/$tag.daemon.err" &
 	started=$!
+}
+
+pin_daemon() {		# pid
+	taskset -pc "$dcpu" "$1" >/dev/null
+	[ $fifo = 1 ] && chrt -f -p 50 "$1"
 }
 
 wait_listening() {	# tag
@@ -117,18 +127,19 @@ run_one() {
 		start_daemon "$tag.base" $((port + 1)) $(daemon_args "$p") --timing none
 		bpid=$started
 		wait_listening "$tag.base"
+		pin_daemon $bpid
 		extra="--baseline-port $((port + 1))"
 	fi
 	wait_listening "$tag"
-	"${pin_c[@]}" "$bench" --port $port $extra $(bench_args "$p" "$qd") \
+	pin_daemon $dpid
+	# the client asks for one lateness report per measured run
+	"${pin_c[@]}" "$bench" --port $port --daemon-pid $dpid $extra $(bench_args "$p" "$qd") \
 		>"$out/$tag.results" 2>"$out/$tag.bench.err"
 	rc=$?
-	kill -USR1 $dpid 2>/dev/null
-	sleep 0.3
-	# the report asked for; the daemon prints another one at shutdown
-	grep '^lateness' "$out/$tag.daemon.err" >"$out/$tag.lateness"
 	kill -INT $dpid $bpid 2>/dev/null
 	wait $dpid $bpid
+	# the reports asked for, numbered; the last one is the shutdown's
+	cp "$out/$tag.daemon.err" "$out/$tag.lateness"
 	[ $rc = 0 ] || { echo "run.sh: znst-bench failed for $tag:" >&2; tail -3 "$out/$tag.bench.err" >&2; }
 	port=$((port + 2))
 }
@@ -160,24 +171,41 @@ published = {("write4k", "1"): "11 us", ("randread4k", "1"): "73 us",
 def kv(line):
     return dict(x.split("=", 1) for x in line.split()[1:])
 
-# every figure: the median over the repetitions
-runs, lates = {}, {}
+def reports(path):
+    """The daemon's numbered lateness reports: {number: {op: (n, p50, p99, pct)}}."""
+    blocks, cur = {}, None
+    try:
+        for line in open(path):
+            m = re.match(r"znstcpd: lateness report (\d+)", line)
+            if m:
+                cur = blocks.setdefault(int(m.group(1)), {})
+                continue
+            m = re.match(r"lateness (\S+)\s+n=(\d+).*p50<=([\d.]+)us p99<=([\d.]+)us.*>=20us=([\d.]+)%", line)
+            if m and cur is not None:
+                cur[m.group(1)] = m.groups()[1:]
+    except OSError:
+        pass
+    return blocks
+
+# every figure: the median over the repetitions; lateness: each measured
+# run's own report (znst-bench --daemon-pid), the run's operation only
+runs, lates, all_late = {}, {}, {}
 for p in profiles:
     for qd in qds:
         for i in reps:
             tag = "%s-qd%s.%d" % (p, qd, i)
+            blocks = reports(os.path.join(out, tag + ".lateness"))
             try:
                 for line in open(os.path.join(out, tag + ".results")):
                     if line.startswith("RESULT"):
                         r = kv(line)
                         runs.setdefault((p, r["op"], qd), []).append(r)
-            except OSError:
-                pass
-            try:
-                for line in open(os.path.join(out, tag + ".lateness")):
-                    m = re.match(r"lateness (\S+)\s+n=(\d+).*p50<=([\d.]+)us p99<=([\d.]+)us.*>=20us=([\d.]+)%", line)
-                    if m:
-                        lates.setdefault((p, m.group(1), qd), []).append(m.groups()[1:])
+                        blk = blocks.get(int(r.get("late_report", "0")), {})
+                        lo = blk.get(lat_op[r["op"].split("/")[0]])
+                        if lo:
+                            lates.setdefault((p, r["op"], qd), []).append(lo)
+                        for v in blk.values():
+                            all_late.setdefault((p, qd), []).append(v)
             except OSError:
                 pass
 
@@ -239,25 +267,18 @@ for p in profiles[1:]:
                 tgt_s = f(t) + " us"
                 err = ((m - base) - t) / t * 100 if t else 0.0
                 err_s = "%+.1f%%" % err if t else "-"
-            lo = late.get((p, lat_op[op.split("/")[0]], qd))
+            lo = late.get((p, op, qd))
             pub = published.get((op, eff_qd), "") if p == "zn540" else ""
             rows.append([p, op, eff_qd, meas_s, base_s, diff_s, tgt_s, err_s, pub,
                          (lo[1] + " us") if lo else "-", (lo[2] + " us") if lo else "-",
                          (lo[3] + "%") if lo else "-", r["n"] + ("!" + r["errors"] if r["errors"] != "0" else "")])
-# lateness over every timed completion of a run (all repetitions)
+# lateness over every completion of the measured runs (all repetitions)
 for p in profiles[1:]:
     for qd in qds:
         n = pct = 0
-        for i in reps:
-            try:
-                lines = open(os.path.join(out, "%s-qd%s.%d.lateness" % (p, qd, i))).read().split("\n")
-            except OSError:
-                continue
-            for l in lines:
-                if "n=" in l:
-                    k = int(re.search(r"n=(\d+)", l).group(1))
-                    n += k
-                    pct += k * float(re.search(r">=20us=([\d.]+)%", l).group(1))
+        for v in all_late.get((p, qd), []):
+            n += int(v[0])
+            pct += int(v[0]) * float(v[3])
         if n:
             rows.append([p, "(all)", qd, "", "", "", "", "", "", "", "", "%.3f%%" % (pct / n), str(n)])
 
@@ -274,7 +295,8 @@ print("  daemon without delays driven in alternation with the profile's (chunks 
 print("QD32 rows: steady-state throughput; error = (measured - target) / target;")
 print("'(host)': the no-delay baseline itself is below 1.1 x target, the transport bounds it.")
 print("target: the daemon's model on a fake clock for the same command sequence, zero round trip.")
-print("lateness: deadline to hand-off to sendmsg, measured in the daemon (bucket upper bounds).")
+print("lateness: deadline to hand-off to sendmsg, measured in the daemon (bucket upper bounds),")
+print("  for each measured run alone (preconditioning and preparation not counted).")
 for j in ("jitter-before", "jitter-after"):
     try:
         print("%s (spinning on the daemon's CPU): %s" % (j, open(os.path.join(out, j)).read().strip()[7:]))

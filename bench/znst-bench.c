@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -665,7 +666,28 @@ struct bench {
 	uint32_t	nsid;
 	uint8_t		*bufs;		/* QD_MAX x 128 KiB */
 	bool		poll;
+	bool		cold;		/* --cold: no preconditioning */
+	pid_t		daemon_pid;	/* --daemon-pid: lateness per run */
+	unsigned	late_reports;	/* reports asked for so far */
 };
+
+/*
+ * With --daemon-pid, each measured run gets the daemon's lateness report
+ * of its own: SIGUSR2 before it clears the counts (after preconditioning
+ * and preparation, whose completions are not the run's), SIGUSR1 after it
+ * prints report number late_reports, which the RESULT line names.
+ */
+static void daemon_signal(struct bench *b, int sig)
+{
+	if (!b->daemon_pid)
+		return;
+	if (kill(b->daemon_pid, sig) != 0)
+		die("--daemon-pid %d: %s", (int)b->daemon_pid, strerror(errno));
+	if (sig == SIGUSR1)
+		b->late_reports++;
+	/* the daemon acts on it between two loop turns */
+	usleep(sig == SIGUSR1 ? 200000 : 20000);
+}
 
 static void build_cmd(const struct bench *b, const struct wl_cmd *c, struct nvme_sqe *s)
 {
@@ -816,6 +838,50 @@ static void bench_chunk(struct bench *b, struct workload *w, struct stats *st,
 }
 
 /*
+ * Precondition the drive, as SSD benchmarks do: write every zone range the
+ * workload will write, once, untimed, then reset.  The measured run then
+ * writes memory the daemon already holds (a reset keeps it, --reset-pages
+ * lazy), as a drive in service would, and not pages the kernel first has
+ * to fault in and zero, which inside a VM also means the host's faults
+ * and costs far more than the copy (see bench/README.md).
+ */
+static void bench_precondition(struct bench *b, enum bench_op op, uint64_t n,
+			       uint32_t streams, uint64_t span)
+{
+	uint64_t *extent = calloc(b->g.nr_zones, sizeof(*extent));
+	struct workload w;
+	struct wl_cmd c;
+
+	if (!extent)
+		die("out of memory");
+	wl_init(&w, op, n, streams, span, &b->g);
+	while (wl_next(&w, &c)) {
+		/* appends land at the zone's write pointer: their bytes
+		 * add up like sequential writes */
+		uint64_t end = (c.kind == K_APPEND ? extent[c.zone] : c.off) + c.bytes;
+
+		if (c.kind != K_WRITE && c.kind != K_APPEND)
+			continue;
+		if (end > extent[c.zone])
+			extent[c.zone] = end;
+	}
+	for (uint32_t z = 0; z < b->g.nr_zones; z++) {
+		for (uint64_t off = 0; off < extent[z]; off += 128 * KIB) {
+			struct wl_cmd pw = { .kind = K_WRITE, .zone = z, .off = off,
+					     .bytes = 128 * KIB };
+
+			if (off + pw.bytes > b->g.zone_cap)
+				break;
+			while (b->io.inflight >= 16)
+				queue_process(&b->io);
+			io_submit_cmd(b, &pw);
+		}
+	}
+	io_drain(b);
+	free(extent);
+}
+
+/*
  * Real run of one operation at @qd.  With @base (a second daemon without a
  * latency model) the same sequence runs on both in alternating chunks of
  * 100 commands, so that the baseline round trip is measured under the
@@ -836,7 +902,13 @@ static struct summary bench_run(struct bench *b, struct bench *base, enum bench_
 		qd = 1;
 		chunk = base ? 1 : n;	/* each is milliseconds long */
 	}
+	if (!b->cold && (op == OP_WRITE4K || op == OP_APPEND || op == OP_WRITE128K)) {
+		bench_precondition(b, op, n, streams, span);
+		if (base)
+			bench_precondition(base, op, n, streams, span);
+	}
 	bench_prepare(b, op, qd, span);
+	daemon_signal(b, SIGUSR2);
 	stats_init(&st, n);
 	wl_init(&w, op, n, streams, span, &b->g);
 	if (base) {
@@ -849,6 +921,7 @@ static struct summary bench_run(struct bench *b, struct bench *base, enum bench_
 		if (base)
 			bench_chunk(base, &wb, &sb, qd, chunk);
 	}
+	daemon_signal(b, SIGUSR1);
 	r = stats_summary(&st);
 	*errors = st.errors;
 	free(st.lat);
@@ -915,11 +988,14 @@ static void usage(void)
 		"usage: znst-bench [--addr HOST] [--port PORT] [--nqn NQN] [--qd N]\n"
 		"                  [--ops LIST] [--count N] [--bytes SIZE] [--zones-open LIST]\n"
 		"                  [--resets N] [--profile NAME] [--set OPTION=VALUE ...] [--sleep]\n"
-		"                  [--baseline-port PORT]\n"
+		"                  [--baseline-port PORT] [--cold]\n"
+		"                  [--daemon-pid PID]\n"
 		"       znst-bench --jitter SECS\n"
 		"  ops: randread4k,write4k,append4k,write128k,reset-full,flush (default: all)\n"
 		"  --profile/--set describe the daemon's timing options, for the model's targets\n"
 		"  --sleep: block in recv() instead of busy-polling the I/O queue's socket\n"
+		"  --cold: do not precondition (write once and reset) the zones a write run uses\n"
+		"  --daemon-pid PID: the daemon's lateness report for each run (SIGUSR2, SIGUSR1)\n"
 		"  --jitter SECS: only measure how often this CPU stalls for >= 20 us\n"
 		"  --baseline-port: a znstcpd without delays on that port, run in alternation\n");
 	exit(2);
@@ -953,13 +1029,16 @@ int main(int argc, char **argv)
 		{ "set", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
 		{ "sleep", no_argument, NULL, 'S' }, { "jitter", required_argument, NULL, 'J' },
 		{ "baseline-port", required_argument, NULL, 'B' },
+		{ "cold", no_argument, NULL, 'C' },
+		{ "daemon-pid", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	const char *host = "127.0.0.1", *port = "4420", *nqn = "nqn.2024-11.io.znstcp:zns";
 	const char *zones_open = "1,14", *base_port = NULL;
 	uint32_t qd = 1;
 	uint64_t count = 0, bytes = 1024 * MIB, resets = 5;
-	bool on[OP_NR] = { false }, any = false, sleep_recv = false;
+	bool on[OP_NR] = { false }, any = false, sleep_recv = false, cold = false;
+	pid_t daemon_pid = 0;
 	struct znst_config cfg;
 	struct bench b, base;
 	char err[256];
@@ -984,6 +1063,8 @@ int main(int argc, char **argv)
 		case 'z': zones_open = optarg; break;
 		case 'r': resets = strtoull(optarg, NULL, 0); break;
 		case 'S': sleep_recv = true; break;
+		case 'C': cold = true; break;
+		case 'D': daemon_pid = (pid_t)strtol(optarg, NULL, 0); break;
 		case 'B': base_port = optarg; break;
 		case 'J':
 			jitter_probe(strtod(optarg, NULL));
@@ -1016,6 +1097,8 @@ int main(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	memset(&base, 0, sizeof(base));
+	b.cold = base.cold = cold;
+	b.daemon_pid = daemon_pid;
 	b.poll = base.poll = !sleep_recv;
 	bench_connect(&b, host, port, nqn, qd);
 	if (base_port) {
@@ -1069,6 +1152,8 @@ int main(int argc, char **argv)
 			if (base_port)
 				printf(" base_mean_us=%.2f base_p50_us=%.2f base_p99_us=%.2f",
 				       bs.mean_us, bs.p50_us, bs.p99_us);
+			if (b.daemon_pid)
+				printf(" late_report=%u", b.late_reports);
 			printf("\n");
 			fflush(stdout);
 			fprintf(stderr, "  %-16s qd %-3u mean %9.2f us  p50 %9.2f  p99 %9.2f  %9.0f IOPS %8.1f MB/s%s\n",

@@ -472,6 +472,15 @@ uint64_t timing_lateness_quantile(const struct timing_lateness *l,
 	return UINT64_MAX;
 }
 
+/* A bucket's upper bound, or the largest lateness seen if that is less
+ * (the last bucket has no bound). */
+static double late_q_us(const struct timing_lateness *l, enum timing_op op, double q)
+{
+	uint64_t v = timing_lateness_quantile(l, op, q);
+
+	return (double)(v < l->max_ns[op] ? v : l->max_ns[op]) / 1000.0;
+}
+
 void timing_lateness_format(const struct timing_lateness *l, char *buf,
 			    unsigned long len)
 {
@@ -491,9 +500,8 @@ void timing_lateness_format(const struct timing_lateness *l, char *buf,
 			     "lateness %-12s n=%llu mean=%.2fus p50<=%.1fus p99<=%.1fus p99.9<=%.1fus max=%.1fus >=20us=%.3f%%\n",
 			     timing_op_names[op], (unsigned long long)l->total[op],
 			     (double)l->sum_ns[op] / (double)l->total[op] / 1000.0,
-			     (double)timing_lateness_quantile(l, op, 0.5) / 1000.0,
-			     (double)timing_lateness_quantile(l, op, 0.99) / 1000.0,
-			     (double)timing_lateness_quantile(l, op, 0.999) / 1000.0,
+			     late_q_us(l, op, 0.5), late_q_us(l, op, 0.99),
+			     late_q_us(l, op, 0.999),
 			     (double)l->max_ns[op] / 1000.0,
 			     100.0 * (double)late20 / (double)l->total[op]);
 		if (n < 0)
