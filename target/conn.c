@@ -416,7 +416,9 @@ static void handle_cmd(struct znst_conn *c)
 		return req_fail(req, st);
 
 	if (req->dir == XFER_H2C && inline_len) {
-		req->data = c->rx.inline_buf;	/* consumed synchronously */
+		/* consumed synchronously: in place in the receive buffer
+		 * when the whole data came in one receive */
+		req->data = c->rx.inline_ptr ? c->rx.inline_ptr : c->rx.inline_buf;
 		return req_execute(req);
 	}
 	if (req->dir == XFER_NONE || !req->data_len)
@@ -608,9 +610,33 @@ static void rx_pdu_done(struct znst_conn *c)
 	}
 	c->rx.hdr_have = 0;
 	c->rx.phase = RX_HDR;
+	c->rx.inline_ptr = NULL;
 	c->rx.pdus++;
 	/* a deadline may have passed while this PDU was handled */
 	reactor_release_due(c->reactor);
+}
+
+/* The data of the current PDU is all in: its digest next, or the PDU done. */
+static void rx_data_done(struct znst_conn *c)
+{
+	c->rx.ddgst_have = 0;
+	if (c->ddgst)
+		c->rx.phase = RX_DDGST;
+	else
+		rx_pdu_done(c);
+}
+
+/*
+ * A receive straight into the current PDU's data buffer (see
+ * reactor_arm_recv): large H2C data skips the copy out of rbuf.
+ */
+static void conn_rx_direct(struct znst_conn *c, uint32_t n)
+{
+	if (c->ddgst)
+		c->rx.crc = znst_crc32c(c->rx.crc, c->rx.dst + c->rx.data_have, n);
+	c->rx.data_have += n;
+	if (c->rx.data_have == c->rx.data_len)
+		rx_data_done(c);
 }
 
 /* Feed received bytes through the PDU state machine. */
@@ -650,19 +676,20 @@ static void conn_rx_feed(struct znst_conn *c, const uint8_t *p, uint32_t n)
 		case RX_DATA:
 			k = c->rx.data_len - c->rx.data_have;
 			k = k < n ? k : n;
-			memcpy(c->rx.dst + c->rx.data_have, p, k);
+			/* In-capsule data wholly in this receive (and no
+			 * digest to wait for): the command reads it in place. */
+			if (!c->rx.data_have && k == c->rx.data_len && !c->ddgst &&
+			    c->rx.dst == c->rx.inline_buf)
+				c->rx.inline_ptr = (uint8_t *)p;
+			else
+				memcpy(c->rx.dst + c->rx.data_have, p, k);
 			if (c->ddgst)
 				c->rx.crc = znst_crc32c(c->rx.crc, p, k);
 			c->rx.data_have += k;
 			p += k;
 			n -= k;
-			if (c->rx.data_have < c->rx.data_len)
-				break;
-			c->rx.ddgst_have = 0;
-			if (c->ddgst)
-				c->rx.phase = RX_DDGST;
-			else
-				rx_pdu_done(c);
+			if (c->rx.data_have == c->rx.data_len)
+				rx_data_done(c);
 			break;
 		case RX_DDGST:
 			k = 4 - c->rx.ddgst_have;
@@ -687,14 +714,20 @@ static void conn_rx_feed(struct znst_conn *c, const uint8_t *p, uint32_t n)
 
 void conn_rx_ready(struct znst_conn *c, int res)
 {
+	bool direct = c->recv_direct;
+
 	c->recv_armed = false;
+	c->recv_direct = false;
 	if (c->state == CONN_CLOSING)
 		return;
 	if (res <= 0) {
 		conn_close(c, res == 0 ? "peer closed" : strerror(-res));
 		return;
 	}
-	conn_rx_feed(c, c->rbuf, (uint32_t)res);
+	if (direct)
+		conn_rx_direct(c, (uint32_t)res);
+	else
+		conn_rx_feed(c, c->rbuf, (uint32_t)res);
 	if (c->state == CONN_CLOSING || c->rx.failed)
 		return;
 	/* Stamp the first byte of each unfinished PDU (--pdu-timeout); one
@@ -851,6 +884,10 @@ void conn_close(struct znst_conn *c, const char *why)
 		if (req->state == REQ_HELD) {
 			reactor_unhold(c->reactor, req);
 			req_release(req);
+		} else if (req->state == REQ_NEED_DATA && c->recv_direct &&
+			   req == c->rx.req) {
+			/* a receive is writing into its buffer: freed by
+			 * conn_maybe_free() once that receive is done */
 		} else if (req->state == REQ_AER_PENDING ||
 			   req->state == REQ_NEED_DATA ||
 			   req->state == REQ_WAIT_BUF) {

@@ -188,6 +188,7 @@ struct znst_conn_rx {
 	bool			failed;		/* TermReq sent: ignore the rest */
 	struct znst_req		*req;		/* request the current PDU feeds */
 	uint8_t			*inline_buf;	/* in-capsule data */
+	uint8_t			*inline_ptr;	/* or in place in rbuf, this PDU only */
 	uint8_t			hpda;
 	/* --pdu-timeout: when the unfinished PDU number partial_pdu got
 	 * its first byte; 0 between PDUs */
@@ -241,6 +242,7 @@ struct znst_conn {
 	uint8_t			*rbuf;
 	uint32_t		rcap, rlen;
 	bool			recv_armed;
+	bool			recv_direct;	/* armed into rx.dst, not rbuf */
 	/* transmit */
 	struct znst_tx		*tx_head, *tx_tail;
 	bool			send_armed;

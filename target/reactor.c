@@ -28,6 +28,8 @@
 #define ZNST_TICK_NS		(200ull * 1000000ull)
 #define ZNST_RING_ENTRIES	256
 #define ZNST_CQ_ENTRIES		8192
+/* H2C data left in a PDU from which a receive goes straight to its buffer */
+#define ZNST_RECV_DIRECT_MIN	(16 * 1024)
 
 enum uop {
 	UOP_ACCEPT	= 1,
@@ -84,7 +86,17 @@ void reactor_arm_recv(struct znst_conn *c)
 		conn_close(c, "submission queue full");
 		return;
 	}
-	io_uring_prep_recv(sqe, c->fd, c->rbuf, c->rcap, 0);
+	/* Large H2C data goes straight to its buffer, skipping the copy out
+	 * of rbuf; the receive asks for no more than this PDU's data, so
+	 * what follows it still comes through rbuf and the state machine. */
+	if (c->rx.phase == RX_DATA && !c->rx.failed && c->rx.dst != c->rx.inline_buf &&
+	    c->rx.data_len - c->rx.data_have >= ZNST_RECV_DIRECT_MIN) {
+		io_uring_prep_recv(sqe, c->fd, c->rx.dst + c->rx.data_have,
+				   c->rx.data_len - c->rx.data_have, 0);
+		c->recv_direct = true;
+	} else {
+		io_uring_prep_recv(sqe, c->fd, c->rbuf, c->rcap, 0);
+	}
 	io_uring_sqe_set_data64(sqe, ud_pack(c, UOP_RECV));
 	c->recv_armed = true;
 }

@@ -1039,6 +1039,49 @@ def group_digests(ctx):
         expect_data(expect_ok(q.read(ZNS_NS, cpl.result, 3), "read").data, blocks(3, 3), "append")
         rep = q.report_zones(ZNS_NS)
         c.soft(rep.nrz == NR_ZONES, "report over digests: NRZ %d" % rep.nrz)
+    for dg in (False, True):
+        with tap.case("digests: 512 KiB H2CData trickled in odd pieces lands whole (ddgst %s)"
+                      % ("on" if dg else "off")) as c:
+            # the daemon receives large H2C data straight into its buffer;
+            # pieces of odd sizes with pauses make those receives short
+            ctl = ctx.ctrl(hdgst=dg, ddgst=dg)
+            q = ctl.io_queue(1)
+            data = blocks(128, 777 + dg)
+            cmd = q.submit_write(NVM_NS, 1500, data, incapsule=False, auto_h2c=False)
+            while not cmd.r2ts:
+                q.process_one()
+            ttag = cmd.r2ts[0][0]
+            wire = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, len(data)), data,
+                         flags=n.F_LAST)
+            rng = random.Random(5 + dg)
+            off = 0
+            while off < len(wire):
+                k = rng.choice((1, 7, 4093, 17000, 65537, 100003))
+                q.send_raw(wire[off:off + k])
+                off += k
+                time.sleep(0.001)
+            expect_ok(q.wait(cmd), "trickled write")
+            expect_data(expect_ok(q.read(NVM_NS, 1500, 128), "read").data, data, "read back")
+            ctl.close()
+    with tap.case("digests: a host gone half-way through a large H2CData costs the daemon nothing") as c:
+        for i in range(20):
+            ctl = ctx.ctrl()
+            q = ctl.io_queue(1)
+            data = blocks(128, 900 + i)
+            cmd = q.submit_write(NVM_NS, 2500, data, incapsule=False, auto_h2c=False)
+            while not cmd.r2ts:
+                q.process_one()
+            wire = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, cmd.r2ts[0][0], 0, len(data)),
+                         data, flags=n.F_LAST)
+            q.send_raw(wire[:24 + 4096 * (i + 1)])
+            time.sleep(0.002)
+            ctl.close()
+        ctl = ctx.ctrl()
+        q = ctl.io_queue(1)
+        data = blocks(128, 999)
+        expect_ok(q.write(NVM_NS, 2500, data), "write after 20 dropped hosts")
+        expect_data(expect_ok(q.read(NVM_NS, 2500, 128), "read").data, data, "read back")
+        ctl.close()
     with tap.case("digests: HPDA pads C2HData to the host's alignment") as c:
         for hpda, hd in ((7, False), (7, True), (31, True)):
             ctl = ctx.ctrl(hpda=hpda, hdgst=hd, ddgst=hd)
