@@ -14,9 +14,12 @@
 # With --repeat N every run is made N times, the baseline's interleaved
 # with the profiles', and each figure in the table is the median: on a
 # shared machine single runs differ by several microseconds.
-# The daemon runs on CPU D and the client on CPU C (taskset), both
-# SCHED_FIFO when chrt is allowed, so other work on the machine disturbs
-# them less; a jitter probe on CPU D measures what disturbance is left.
+# The daemon's main thread (reactor 0) runs on CPU D and the client on
+# CPU C (taskset), both SCHED_FIFO when chrt is allowed, so other work on
+# the machine disturbs them less; the daemon's populator thread stays
+# unpinned.  A jitter probe on CPU D measures what disturbance is left.
+# Write runs are preconditioned (znst-bench writes the zones once and
+# resets them first) and each measured run gets its own lateness report.
 # Nothing here asserts a timing: it prints figures.
 set -u
 
@@ -251,7 +254,9 @@ for p in profiles[1:]:
                 tgt_s = f(t, 0) + unit
                 err = (m - t) / t * 100 if t else 0.0
                 err_s = "%+.1f%%" % err
-                if b and base < t * 1.1:
+                # short of the target, and no faster without delays:
+                # the transport, not the model, is the limit
+                if b and base < t * 1.1 and m < t * 0.9:
                     err_s += " (host)"
             else:
                 m, t = float(r["p50_us"]), float(r["target_p50_us"])
@@ -293,7 +298,8 @@ print("Medians of %d run(s)." % len(reps))
 print("QD1 rows: p50 latency; error = (measured - baseline - target) / target; the baseline is a")
 print("  daemon without delays driven in alternation with the profile's (chunks of 100 commands).")
 print("QD32 rows: steady-state throughput; error = (measured - target) / target;")
-print("'(host)': the no-delay baseline itself is below 1.1 x target, the transport bounds it.")
+print("'(host)': more than 10% short of the target, and the no-delay baseline itself is below")
+print("  1.1 x target: the transport bounds it, not the model.")
 print("target: the daemon's model on a fake clock for the same command sequence, zero round trip.")
 print("lateness: deadline to hand-off to sendmsg, measured in the daemon (bucket upper bounds),")
 print("  for each measured run alone (preconditioning and preparation not counted).")

@@ -843,7 +843,7 @@ static void bench_chunk(struct bench *b, struct workload *w, struct stats *st,
  * writes memory the daemon already holds (a reset keeps it, --reset-pages
  * lazy), as a drive in service would, and not pages the kernel first has
  * to fault in and zero, which inside a VM also means the host's faults
- * and costs far more than the copy (see bench/README.md).
+ * and costs far more than the copy (README.md, "Latency benchmark").
  */
 static void bench_precondition(struct bench *b, enum bench_op op, uint64_t n,
 			       uint32_t streams, uint64_t span)

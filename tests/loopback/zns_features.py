@@ -40,6 +40,10 @@ FEATURES = ["--desc-ext-size", str(EXT), "--razb", "1", "--numzrwa", "2",
             "--read-only-zones", "13,15", "--copy", "1", "--compare", "1",
             "--verify", "1", "--dsm", "1", "--rrl1", "7", "--frl3", "9"]
 TIMERS = ["--rrl", "1", "--frl", "1", "--zfc-delay", "1"]
+# memory: 64 MiB zones, so that the populator's window shows in RssAnon
+MEM_ZONE = 16384	# blocks
+MEMORY = ["--zones", "8", "--zone-size", "64M", "--zone-cap", "64M", "--max-open", "4",
+          "--max-active", "6"]
 
 IO_COMPARE, IO_DSM, IO_VERIFY, IO_COPY = 0x05, 0x09, 0x0C, 0x19
 ZSA_SET_EXT, ZSA_ZRWA_FLUSH = 0x10, 0x11
@@ -352,6 +356,69 @@ def t_timers(c, q):
     expect(zms(q, Z(1), n.ZSA_RESET).ok and zone(q, 1).za == 0, "reset clears RZR")
 
 
+def proc_kb(pid, field, path="status"):
+    with open("/proc/%d/%s" % (pid, path)) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def wait_for(cond, secs=3.0):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def t_memory_lazy(pid):
+    """--zone-prefault 8M, --reset-pages lazy (the defaults)."""
+    def run(c, q):
+        blk = bytes([0x6b]) * 4096
+        rss0 = proc_kb(pid, "RssAnon")
+        q.write(ZNS_NS, MEM_ZONE, blk).check("first write to zone 1")
+        # the populator makes [WP, WP + 16M) resident in the background
+        expect(wait_for(lambda: proc_kb(pid, "RssAnon") - rss0 >= 12 * 1024),
+               "RssAnon grew by %d KiB after one 4K write, expected >= 12 MiB ahead of the WP"
+               % (proc_kb(pid, "RssAnon") - rss0))
+        for i in range(1, 256):
+            q.write(ZNS_NS, MEM_ZONE + i, blk).check("write %d" % i)
+        lazy0 = proc_kb(pid, "LazyFree", "smaps_rollup")
+        q.zone_mgmt_send(ZNS_NS, MEM_ZONE, n.ZSA_RESET).check("reset")
+        lazy = proc_kb(pid, "LazyFree", "smaps_rollup") - lazy0
+        expect(lazy >= 900, "LazyFree grew by %d KiB after resetting 1 MiB of data" % lazy)
+        for half in (0, 128):
+            data = q.read(ZNS_NS, MEM_ZONE + half, 128).check("read the reset zone").data
+            expect(data == bytes(len(data)), "a reset zone reads back non-zero bytes")
+        q.write(ZNS_NS, MEM_ZONE, bytes([0x3d]) * 8192).check("rewrite 2 blocks")
+        data = q.read(ZNS_NS, MEM_ZONE, 4).check("read").data
+        expect(data == bytes([0x3d]) * 8192 + bytes(8192),
+               "2 rewritten blocks then zeroes expected")
+    return run
+
+
+def t_memory_free(pid):
+    """--zone-prefault 0, --reset-pages free."""
+    def run(c, q):
+        blk = bytes([0x6b]) * 4096
+        rss0 = proc_kb(pid, "RssAnon")
+        for i in range(256):
+            q.write(ZNS_NS, 2 * MEM_ZONE + i, blk).check("write %d" % i)
+        time.sleep(0.3)
+        grown = proc_kb(pid, "RssAnon") - rss0
+        expect(900 <= grown <= 4096 + 1024,
+               "RssAnon grew by %d KiB for 1 MiB written without prefault" % grown)
+        q.zone_mgmt_send(ZNS_NS, 2 * MEM_ZONE, n.ZSA_RESET).check("reset")
+        freed = rss0 + grown - proc_kb(pid, "RssAnon")
+        expect(freed >= 900, "a reset freed %d KiB of 1 MiB written" % freed)
+        for half in (0, 128):
+            data = q.read(ZNS_NS, 2 * MEM_ZONE + half, 128).check("read the reset zone").data
+            expect(data == bytes(len(data)), "a reset zone reads back non-zero bytes")
+    return run
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -363,10 +430,17 @@ def main():
                                      ("ZRWA", t_zrwa), ("start-up zone states", t_start_states),
                                      ("RAZB", t_razb), ("copy compare verify dsm", t_copy_compare),
                                      ("field validation", t_validation)]),
-                         (TIMERS, [("RRL FRL ZFC and the zone notice", t_timers)])):
+                         (TIMERS, [("RRL FRL ZFC and the zone notice", t_timers)]),
+                         (MEMORY, [("memory: populated ahead of the WP, reset keeps it lazily, "
+                                    "reads zeroes", t_memory_lazy)]),
+                         (MEMORY + ["--zone-prefault", "0", "--reset-pages", "free"],
+                          [("memory: no prefault, reset frees at once, reads zeroes",
+                            t_memory_free)])):
         d = Daemon(args.daemon, extra)
         c, q = open_ctrl(d)
         for name, fn in cases:
+            if fn in (t_memory_lazy, t_memory_free):
+                fn = fn(d.proc.pid)
             tap.case(name, fn, c, q)
         c.close()
         rc = d.stop()
