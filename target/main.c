@@ -113,8 +113,12 @@ int main(int argc, char **argv)
 		break;
 	}
 	/* Data buffers up to MDTS come and go per command: keep them on the
-	 * heap instead of an mmap/munmap pair each. */
+	 * heap instead of an mmap/munmap pair each, and keep the heap's top
+	 * instead of trimming it whenever 128 KiB are free there: every trim
+	 * made the next buffers fault their pages in again, on the reactor
+	 * (6% of it at 1.2 GB/s of 128K writes). */
 	mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 
 	if ((ret = subsys_init_nvm(&d->nvm, d)) != 0) {
 		fprintf(stderr, "znstcpd: cannot create namespaces: %s\n", strerror(-ret));
