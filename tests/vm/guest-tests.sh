@@ -1006,6 +1006,57 @@ case_latency_order() {
 		fail "a 4K read costs $((r - w)) us more than a buffered write, not more than without delays ($((br - bw)) us)"
 }
 
+# The same ordering through fio, as a user measures it: psync, QD1,
+# O_DIRECT, zonemode=zbd.  4K sequential writes into an emptied zone, then
+# 4K random reads of what they wrote; mean completion latencies from fio's
+# JSON output into FW FR (microseconds).
+# fio_lat DEV ZONE
+fio_lat() {
+	local dev=$1 off=$(($2 * P_zsize)) out
+	FW= FR=
+	must blkzone reset -o $((off / 512)) -c 1 "$dev" || return 1
+	out=$(fio --name=lat-w --filename="$dev" --direct=1 --ioengine=psync --rw=write \
+		--bs=4k --zonemode=zbd --offset=$off --size=$P_zsize --io_size=8M \
+		--output-format=json 2>&1) || fail "fio write: $(printf '%s' "$out" | head -3)" ||
+		return 1
+	FW=$(printf '%s\n' "$out" | fio_mean write)
+	# zonemode=zbd reads only below the write pointer: the 8M written
+	out=$(fio --name=lat-r --filename="$dev" --direct=1 --ioengine=psync --rw=randread \
+		--bs=4k --zonemode=zbd --offset=$off --size=$P_zsize --io_size=4M \
+		--output-format=json 2>&1) || fail "fio randread: $(printf '%s' "$out" | head -3)" ||
+		return 1
+	FR=$(printf '%s\n' "$out" | fio_mean read)
+	echo "fio 4K QD1: write ${FW} us, randread ${FR} us"
+	[ -n "$FW" ] && [ -n "$FR" ] && [ "$FW" -gt 0 ] && [ "$FR" -gt 0 ] ||
+		fail "no latency in fio's output"
+}
+
+# fio_mean read|write: jobs[0].<dir>.lat_ns.mean from fio's JSON, in us.
+fio_mean() {
+	awk -v dir="\"$1\"" '
+		$1 == dir && $2 == ":" { sec = 1; next }
+		sec && /"lat_ns"/ { lat = 1; next }
+		sec && lat && /"mean"/ { gsub(/[^0-9.]/, "", $3); printf "%d\n", $3 / 1000; exit }
+	'
+}
+
+case_fio_latency_baseline() {
+	need_zdev || return 1
+	fio_lat "$ZDEV" 20 || return 1
+	echo "$FW $FR" > /tmp/fiolat-base
+}
+
+case_fio_latency_order() {
+	local bw br
+	need_zdev || return 1
+	fio_lat "$ZDEV" 5 || return 1
+	[ -r /tmp/fiolat-base ] || fail "no baseline fio figures" || return 1
+	read -r bw br < /tmp/fiolat-base
+	echo "randread minus write: $((FR - FW)) us here, $((br - bw)) us without delays"
+	[ $((FR - FW)) -gt $((br - bw)) ] ||
+		fail "fio: a 4K read costs $((FR - FW)) us more than a buffered write, not more than without delays ($((br - bw)) us)"
+}
+
 case_timers_connect() {
 	use_target "$P_tport" "$P_tnqn" 0 8
 	connect
@@ -1146,6 +1197,8 @@ main() {
 	if [ "$P_mode" = daemon ] && [ -n "$P_lport" ]; then
 		run_case "latency: baseline probe on the no-delay daemon (znst-zlat)" \
 			case_latency_baseline
+		run_case "latency: baseline fio 4K write and randread on the no-delay daemon" \
+			case_fio_latency_baseline
 	fi
 	run_case "final nvme disconnect" case_disconnect
 	if [ "$P_mode" = daemon ] && [ -n "$P_fport" ]; then
@@ -1182,6 +1235,8 @@ main() {
 		run_case "latency: nvme connect to the zn540-profile daemon" case_latency_connect
 		run_case "latency: resets cost ms, reads cost more than buffered writes (znst-zlat)" \
 			case_latency_order
+		run_case "latency: fio sees 4K random reads cost more than buffered 4K writes" \
+			case_fio_latency_order
 		run_case "latency: nvme disconnect" case_disconnect
 	fi
 	run_case "guest kernel log has no warnings or oopses" case_kernel_log
