@@ -30,6 +30,7 @@
 #define ZNST_CQ_ENTRIES		8192
 /* H2C data left in a PDU from which a receive goes straight to its buffer */
 #define ZNST_RECV_DIRECT_MIN	(16 * 1024)
+#define ZNST_RECV_DIRECT_MAX	(32 * 1024)
 
 enum uop {
 	UOP_ACCEPT	= 1,
@@ -91,8 +92,10 @@ void reactor_arm_recv(struct znst_conn *c)
 	 * what follows it still comes through rbuf and the state machine. */
 	if (c->rx.phase == RX_DATA && !c->rx.failed && c->rx.dst != c->rx.inline_buf &&
 	    c->rx.data_len - c->rx.data_have >= ZNST_RECV_DIRECT_MIN) {
+		uint32_t left = c->rx.data_len - c->rx.data_have;
+
 		io_uring_prep_recv(sqe, c->fd, c->rx.dst + c->rx.data_have,
-				   c->rx.data_len - c->rx.data_have, 0);
+				   left < ZNST_RECV_DIRECT_MAX ? left : ZNST_RECV_DIRECT_MAX, 0);
 		c->recv_direct = true;
 	} else {
 		io_uring_prep_recv(sqe, c->fd, c->rbuf, c->rcap, 0);
