@@ -267,6 +267,7 @@ struct znst_uring_caps {
 	bool	coop_taskrun;
 	bool	defer_taskrun;
 	bool	fast_poll;
+	bool	abs_timer;	/* IORING_ENTER_ABS_TIMER (wait_until) */
 };
 
 struct znst_reactor {

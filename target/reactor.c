@@ -457,6 +457,8 @@ static int ring_setup(struct znst_reactor *r)
 			r->caps.coop_taskrun = p.flags & IORING_SETUP_COOP_TASKRUN;
 			r->caps.ext_arg = p.features & IORING_FEAT_EXT_ARG;
 			r->caps.fast_poll = p.features & IORING_FEAT_FAST_POLL;
+			/* tried at the first sleep, dropped on -EINVAL */
+			r->caps.abs_timer = r->caps.ext_arg;
 			if (r->index == 0)
 				znst_log(r->daemon, LOG_DEBUG, "io_uring: %s ring, ext_arg %d, fast_poll %d",
 					 tries[i].name, r->caps.ext_arg, r->caps.fast_poll);
@@ -570,6 +572,57 @@ static void wake_learn(uint64_t *est, uint64_t over)
 		*est = WAKE_LATE_MAX_NS;
 }
 
+#ifndef IORING_ENTER_ABS_TIMER
+#define IORING_ENTER_ABS_TIMER	(1U << 5)	/* Linux 6.12 */
+#endif
+
+/*
+ * Sleep until a completion arrives or until @until (CLOCK_MONOTONIC ns,
+ * the ring's clock).  Pending submissions go first, in their own call:
+ * inline sends and receives can take tens of microseconds, and a timeout
+ * relative to the start of the same call would end that much later.  The
+ * timeout itself is absolute where the kernel takes one (6.12), else
+ * computed from the clock after the submission.
+ */
+static int wait_until(struct znst_reactor *r, uint64_t until)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	uint64_t now;
+	int ret;
+
+	if (io_uring_sq_ready(&r->ring)) {
+		ret = io_uring_submit(&r->ring);
+		if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR)
+			return ret;
+	}
+	if (io_uring_cq_ready(&r->ring))
+		return 0;	/* the submission completed something */
+	if (r->caps.abs_timer) {
+		struct io_uring_getevents_arg arg = {
+			.ts = (uint64_t)(uintptr_t)&ts,
+		};
+
+		ts.tv_sec = (long long)(until / 1000000000ull);
+		ts.tv_nsec = (long long)(until % 1000000000ull);
+		ret = io_uring_enter2(r->ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS |
+				      IORING_ENTER_EXT_ARG | IORING_ENTER_ABS_TIMER,
+				      (sigset_t *)&arg, sizeof(arg));
+		if (ret == -1)
+			ret = -errno;
+		if (ret != -EINVAL)
+			return ret < 0 ? ret : 0;
+		znst_log(r->daemon, LOG_DEBUG, "io_uring: no absolute timeouts (before "
+			 "Linux 6.12); relative ones from after the submission");
+		r->caps.abs_timer = false;
+	}
+	now = znst_now_ns();
+	now = until > now ? until - now : 0;
+	ts.tv_sec = (long long)(now / 1000000000ull);
+	ts.tv_nsec = (long long)(now % 1000000000ull);
+	return io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts);
+}
+
 int reactor_run(struct znst_reactor *r)
 {
 	/* learned timer overshoot, short and long sleeps (wake_learn) */
@@ -589,7 +642,6 @@ int reactor_run(struct znst_reactor *r)
 	while (!atomic_load(&r->daemon->stop)) {
 		uint64_t now = znst_now_ns(), wake_at, margin = r->spin_ns;
 		uint64_t *est = NULL;
-		struct __kernel_timespec ts;
 		struct io_uring_cqe *cqe;
 		struct dlq_node *next;
 		unsigned head, n = 0;
@@ -623,10 +675,7 @@ int reactor_run(struct znst_reactor *r)
 			else
 				est = NULL;	/* a tick, not a deadline */
 			target = wake_at;
-			wake_at = wake_at > now ? wake_at - now : 0;
-			ts.tv_sec = (long long)(wake_at / 1000000000ull);
-			ts.tv_nsec = (long long)(wake_at % 1000000000ull);
-			ret = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+			ret = wait_until(r, target);
 			now = znst_now_ns();
 			if (est && now >= target)
 				wake_learn(est, now - target);
