@@ -554,20 +554,23 @@ static void drain(struct znst_reactor *r)
  * milliseconds, more than the 20 us --spin default.  Each reactor learns
  * an upper envelope of its own overshoot, apart for short and long sleeps,
  * and wakes that much earlier on top of --spin, so that the spin and not
- * the timer ends the wait.  The envelope rises half-way to any overshoot
- * above it at once (long sleeps are rare: a reset or a flush every few
- * milliseconds) and decays by 1/64 per wake-up within it; it costs spin
- * time only, never accuracy.
+ * the timer ends the wait.  For short sleeps the envelope rises half-way
+ * to any overshoot above it and decays by 1/64 per wake-up within it; for
+ * long ones (a reset or a flush every few milliseconds: few samples, and
+ * waking early costs little next to the sleep) it rises to the overshoot
+ * at once and decays by 1/256.  It costs spin time only, never accuracy.
  */
 #define WAKE_LONG_NS		(500ull * 1000)
 #define WAKE_LATE_MAX_NS	(500ull * 1000)
 
-static void wake_learn(uint64_t *est, uint64_t over)
+static void wake_learn(uint64_t *est, uint64_t over, bool long_sleep)
 {
 	if (over > *est)
-		*est += (over - *est + 1) / 2;
+		/* long sleeps are few and waking one early is cheap next to
+		 * its length: take the whole overshoot at once */
+		*est += long_sleep ? over - *est : (over - *est + 1) / 2;
 	else
-		*est -= *est / 64;
+		*est -= *est / (long_sleep ? 256 : 64);
 	if (*est > WAKE_LATE_MAX_NS)
 		*est = WAKE_LATE_MAX_NS;
 }
@@ -678,7 +681,7 @@ int reactor_run(struct znst_reactor *r)
 			ret = wait_until(r, target);
 			now = znst_now_ns();
 			if (est && now >= target)
-				wake_learn(est, now - target);
+				wake_learn(est, now - target, est == &wake_late[1]);
 		}
 		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
 		    ret != -EBUSY) {
