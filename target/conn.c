@@ -421,7 +421,7 @@ static void handle_cmd(struct znst_conn *c)
 		req->data = c->rx.inline_ptr ? c->rx.inline_ptr : c->rx.inline_buf;
 		return req_execute(req);
 	}
-	if (req->dir == XFER_NONE || !req->data_len)
+	if (req->dir == XFER_NONE || !req->data_len || req->store_ref)
 		return req_execute(req);
 	if (conn_over_budget(c, req->data_len))
 		return conn_wait_buf(c, req);

@@ -150,6 +150,9 @@ struct znst_req {
 	void			(*execute)(struct znst_req *req);
 	uint8_t			*data;		/* transfer buffer */
 	bool			data_owned;	/* malloc'ed, freed on release */
+	/* a Read that may send straight from the store: no buffer before
+	 * it executes (exec_read takes one only if it must copy) */
+	bool			store_ref;
 	uint32_t		data_len;	/* bytes the command moves */
 	uint32_t		h2c_rcvd;
 	uint32_t		c2h_len;	/* bytes of data to return */

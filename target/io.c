@@ -35,13 +35,36 @@ static bool ns_range_ok(const struct znst_ns *ns, uint64_t slba, uint32_t nlb)
 	return slba < ns->nsze && nlb <= ns->nsze - slba;
 }
 
+/*
+ * A Read sends straight from the store where it can (store_ref): no buffer,
+ * no copy; the send path reads the bytes when it sends them.  Otherwise
+ * (unwritten blocks to zero, a read across zones) it takes a buffer now.
+ */
 static void exec_read(struct znst_req *req)
 {
 	struct znst_ns *ns = req->ns;
 	uint64_t slba = nvme_sqe_slba(&req->cmd);
 	uint32_t nlb = nvme_sqe_nlb(&req->cmd);
 	nvme_status st = NVME_SC_SUCCESS;
+	const void *ref = NULL;
 
+	if (req->store_ref) {
+		if (ns->csi == NVME_CSI_ZNS)
+			st = zns_read_ref(&ns->zoned, slba, nlb, &ref);
+		else if (!ns_range_ok(ns, slba, nlb))
+			st = NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
+		else
+			ref = znst_store_ptr(&ns->store, slba << ns->lba_shift);
+		if (st || ref) {
+			req->data = (uint8_t *)ref;
+			return req_done(req, st);
+		}
+		req->data = malloc(req->data_len);
+		if (!req->data)
+			return req_done(req, NVME_SC_INTERNAL);
+		req->data_owned = true;
+		req->conn->inflight += req->data_len;
+	}
 	if (ns->csi == NVME_CSI_ZNS) {
 		st = zns_read(&ns->zoned, slba, nlb, req->data);
 	} else if (!ns_range_ok(ns, slba, nlb)) {
@@ -345,6 +368,9 @@ nvme_status io_parse(struct znst_req *req)
 	case NVME_CMD_READ:
 		req->execute = exec_read;
 		req->dir = XFER_C2H;
+		/* with a data digest the bytes must not change between the
+		 * digest and the send: those reads copy */
+		req->store_ref = !conn->ddgst;
 		req->tio.op = TIMING_OP_READ;
 		return rw_len(req, cfg->mdts);
 	case NVME_CMD_WRITE:

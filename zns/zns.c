@@ -590,6 +590,23 @@ static void zone_read_locked(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 	}
 }
 
+nvme_status zns_read_ref(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
+			 const void **ref)
+{
+	nvme_status st;
+
+	*ref = NULL;
+	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
+		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
+	pthread_mutex_lock(&ns->lock);
+	st = read_check_locked(ns, slba, nlb);
+	if (!st && (slba + nlb - 1) >> ns->zone_shift == slba >> ns->zone_shift &&
+	    slba + nlb <= zone_of(ns, slba)->data_end)
+		*ref = znst_store_ptr(&ns->store, slba << ns->p.lba_shift);
+	pthread_mutex_unlock(&ns->lock);
+	return st;
+}
+
 nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb, void *buf)
 {
 	nvme_status st;

@@ -129,6 +129,16 @@ bool zns_prefault_hint(struct zns_ns *ns, uint64_t lba, uint64_t *off,
 		       uint64_t *len);
 nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
 		       const void *data, uint64_t *alba);
+/*
+ * A Read's checks, and where possible the stored bytes themselves: *@ref
+ * points into the store when the whole range lies in one zone and below
+ * what was written since its reset, else NULL (the caller copies with
+ * zns_read, which also makes the zeroes).  The bytes stay mapped for the
+ * namespace's life; a later reset or write may change them, as any
+ * command the host sends meanwhile may.
+ */
+nvme_status zns_read_ref(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
+			 const void **ref);
 nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 		     void *buf);
 /* Zone Management Send for one zone (@all false) or Select All. */

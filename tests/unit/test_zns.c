@@ -1364,11 +1364,47 @@ static void test_prefault_hint(struct tap *t)
 	zns_ns_fini(&ns);
 }
 
+/* zns_read_ref: the store's bytes only where a copy would read the same */
+static void test_read_ref(struct tap *t)
+{
+	struct zns_ns ns;
+	const void *ref = NULL;
+	uint8_t blk[3 * 4096];
+	bool ok;
+
+	memset(blk, 0x77, sizeof(blk));
+	if (ns_make(&ns, 4, 4096, 4096, 12, 0, 0)) {
+		tap_result(t, false, "read_ref: init");
+		return;
+	}
+	ok = zns_write(&ns, 4096, 3, blk) == NVME_SC_SUCCESS;
+	ok &= zns_read_ref(&ns, 4096, 3, &ref) == NVME_SC_SUCCESS && ref &&
+	      !memcmp(ref, blk, sizeof(blk));
+	tap_result(t, ok, "read_ref: written blocks come straight from the store");
+	ok = zns_read_ref(&ns, 4097, 3, &ref) == NVME_SC_SUCCESS && !ref;
+	tap_result(t, ok, "read_ref: a range reaching past the written data needs a copy");
+	ok = zns_read_ref(&ns, 4095, 2, &ref) == (NVME_SC_ZONE_BOUNDARY | NVME_STATUS_DNR) &&
+	     !ref;
+	tap_result(t, ok, "read_ref: across a zone boundary: the status a copy would get");
+	ok = zns_read_ref(&ns, 4 * 4096, 1, &ref) == (NVME_SC_LBA_RANGE | NVME_STATUS_DNR) &&
+	     !ref;
+	tap_result(t, ok, "read_ref: past the namespace: LBA Out of Range");
+	ok = mgmt(&ns, 1, ZNS_ACT_RESET) == NVME_SC_SUCCESS;
+	ok &= zns_read_ref(&ns, 4096, 1, &ref) == NVME_SC_SUCCESS && !ref;
+	tap_result(t, ok, "read_ref: after a reset the zone needs a copy (zeroes)");
+	ok = zns_zone_force_state(&ns, 2, ZNS_ZS_OFFLINE) == NVME_SC_SUCCESS;
+	ok &= zns_read_ref(&ns, 2 * 4096, 1, &ref) == (NVME_SC_ZONE_OFFLINE | NVME_STATUS_DNR) &&
+	      !ref;
+	tap_result(t, ok, "read_ref: an offline zone: Zone Is Offline");
+	zns_ns_fini(&ns);
+}
+
 static void test_memory(struct tap *t)
 {
 	test_memory_mode(t, true);
 	test_memory_mode(t, false);
 	test_prefault_hint(t);
+	test_read_ref(t);
 }
 
 /* ---- 9. Geometry -------------------------------------------------------- */
