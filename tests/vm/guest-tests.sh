@@ -1007,26 +1007,27 @@ case_latency_order() {
 }
 
 # The same ordering through fio, as a user measures it: psync, QD1,
-# O_DIRECT, zonemode=zbd.  4K sequential writes into an emptied zone, then
-# 4K random reads of what they wrote; mean completion latencies from fio's
-# JSON output into FW FR (microseconds).
+# O_DIRECT, zonemode=zbd.  8M of 4K sequential writes seed an emptied zone,
+# then one randrw job mixes 4K random reads of them with 4K writes at the
+# write pointer, so that both means come from the same minutes of an
+# emulator whose speed drifts.  Means from fio's JSON into FW FR (us).
 # fio_lat DEV ZONE
 fio_lat() {
 	local dev=$1 off=$(($2 * P_zsize)) out
 	FW= FR=
 	must blkzone reset -o $((off / 512)) -c 1 "$dev" || return 1
-	out=$(fio --name=lat-w --filename="$dev" --direct=1 --ioengine=psync --rw=write \
+	out=$(fio --name=lat-seed --filename="$dev" --direct=1 --ioengine=psync --rw=write \
 		--bs=4k --zonemode=zbd --offset=$off --size=$P_zsize --io_size=8M \
 		--output-format=json 2>&1) || fail "fio write: $(printf '%s' "$out" | head -3)" ||
 		return 1
+	# zonemode=zbd reads only below the write pointer, writes at it
+	out=$(fio --name=lat-rw --filename="$dev" --direct=1 --ioengine=psync --rw=randrw \
+		--rwmixread=50 --bs=4k --zonemode=zbd --offset=$off --size=$P_zsize \
+		--io_size=8M --output-format=json 2>&1) ||
+		fail "fio randrw: $(printf '%s' "$out" | head -3)" || return 1
 	FW=$(printf '%s\n' "$out" | fio_mean write)
-	# zonemode=zbd reads only below the write pointer: the 8M written
-	out=$(fio --name=lat-r --filename="$dev" --direct=1 --ioengine=psync --rw=randread \
-		--bs=4k --zonemode=zbd --offset=$off --size=$P_zsize --io_size=4M \
-		--output-format=json 2>&1) || fail "fio randread: $(printf '%s' "$out" | head -3)" ||
-		return 1
 	FR=$(printf '%s\n' "$out" | fio_mean read)
-	echo "fio 4K QD1: write ${FW} us, randread ${FR} us"
+	echo "fio 4K QD1 randrw: write ${FW} us, read ${FR} us"
 	[ -n "$FW" ] && [ -n "$FR" ] && [ "$FW" -gt 0 ] && [ "$FR" -gt 0 ] ||
 		fail "no latency in fio's output"
 }
