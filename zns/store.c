@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -65,16 +66,24 @@ void znst_store_read(const struct znst_store *st, uint64_t off, void *buf,
 	memcpy(buf, st->base + off, len);
 }
 
-void znst_store_release(struct znst_store *st, uint64_t off, uint64_t len)
+/* The whole pages inside [off, off+len): false when there are none. */
+static bool whole_pages(const struct znst_store *st, uint64_t off, uint64_t len,
+			uint64_t *start, uint64_t *end)
 {
 	uint64_t pg = st->page_size;
-	uint64_t start, end;
 
 	assert(off <= st->size && len <= st->size - off);
-	start = (off + pg - 1) & ~(pg - 1);
-	end = (off + len) & ~(pg - 1);
+	*start = (off + pg - 1) & ~(pg - 1);
+	*end = (off + len) & ~(pg - 1);
+	return *start < *end;
+}
+
+void znst_store_release(struct znst_store *st, uint64_t off, uint64_t len)
+{
+	uint64_t start, end;
+
 	/* partial pages stay as they are: the caller does not read them */
-	if (start >= end)
+	if (!whole_pages(st, off, len, &start, &end))
 		return;
 	/* MADV_FREE needs Linux 4.5; before it, give the pages back now */
 	if (madvise(st->base + start, end - start, MADV_FREE) != 0)
@@ -83,13 +92,9 @@ void znst_store_release(struct znst_store *st, uint64_t off, uint64_t len)
 
 void znst_store_discard(struct znst_store *st, uint64_t off, uint64_t len)
 {
-	uint64_t pg = st->page_size;
 	uint64_t start, end;
 
-	assert(off <= st->size && len <= st->size - off);
-	start = (off + pg - 1) & ~(pg - 1);
-	end = (off + len) & ~(pg - 1);
-	if (start >= end) {
+	if (!whole_pages(st, off, len, &start, &end)) {
 		memset(st->base + off, 0, len);
 		return;
 	}

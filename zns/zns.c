@@ -555,9 +555,12 @@ nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
 static nvme_status read_check_locked(struct zns_ns *ns, uint64_t slba,
 				     uint32_t nlb)
 {
-	uint32_t first = (uint32_t)(slba >> ns->zone_shift);
-	uint32_t last = (uint32_t)((slba + nlb - 1) >> ns->zone_shift);
+	uint32_t first, last;
 
+	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
+		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
+	first = (uint32_t)(slba >> ns->zone_shift);
+	last = (uint32_t)((slba + nlb - 1) >> ns->zone_shift);
 	/* ZNS 1.1 3.4.1: without RAZB, a read may not cross a zone boundary */
 	if (first != last && !ns->p.razb)
 		return NVME_SC_ZONE_BOUNDARY | NVME_STATUS_DNR;
@@ -596,12 +599,10 @@ nvme_status zns_read_ref(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 	nvme_status st;
 
 	*ref = NULL;
-	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
-		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
 	pthread_mutex_lock(&ns->lock);
 	st = read_check_locked(ns, slba, nlb);
-	if (!st && (slba + nlb - 1) >> ns->zone_shift == slba >> ns->zone_shift &&
-	    slba + nlb <= zone_of(ns, slba)->data_end)
+	/* data_end lies in slba's zone: below it means one zone, all written */
+	if (!st && slba + nlb <= zone_of(ns, slba)->data_end)
 		*ref = znst_store_ptr(&ns->store, slba << ns->p.lba_shift);
 	pthread_mutex_unlock(&ns->lock);
 	return st;
@@ -611,8 +612,6 @@ nvme_status zns_read(struct zns_ns *ns, uint64_t slba, uint32_t nlb, void *buf)
 {
 	nvme_status st;
 
-	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
-		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
 	pthread_mutex_lock(&ns->lock);
 	st = read_check_locked(ns, slba, nlb);
 	if (!st)
@@ -628,8 +627,6 @@ nvme_status zns_compare(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 	uint8_t *buf = NULL;
 	nvme_status st;
 
-	if (!nlb || slba >= zns_nsze(ns) || nlb > zns_nsze(ns) - slba)
-		return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
 	if (data && !(buf = malloc(len)))
 		return NVME_SC_INTERNAL;
 	pthread_mutex_lock(&ns->lock);
