@@ -338,16 +338,21 @@ static void send_r2t(struct znst_req *req)
 	conn_queue_tx(c, &req->r2t_tx);
 }
 
+bool req_take_buffer(struct znst_req *req)
+{
+	req->data = malloc(req->data_len);
+	if (!req->data)
+		return false;
+	req->data_owned = true;
+	req->conn->inflight += req->data_len;
+	return true;
+}
+
 /* Give @req its data buffer and start it: R2T for writes, else execute. */
 static void req_start_data(struct znst_req *req)
 {
-	struct znst_conn *c = req->conn;
-
-	req->data = malloc(req->data_len);
-	if (!req->data)
+	if (!req_take_buffer(req))
 		return req_fail(req, NVME_SC_INTERNAL);
-	req->data_owned = true;
-	c->inflight += req->data_len;
 	if (req->dir == XFER_H2C)
 		return send_r2t(req);
 	req_execute(req);
@@ -616,27 +621,23 @@ static void rx_pdu_done(struct znst_conn *c)
 	reactor_release_due(c->reactor);
 }
 
-/* The data of the current PDU is all in: its digest next, or the PDU done. */
-static void rx_data_done(struct znst_conn *c)
+/*
+ * @n more bytes of the current PDU's data are in place at @bytes: in its
+ * buffer, or in rbuf for in-capsule data read in place.  Once all are in,
+ * its digest comes next, or the PDU is done.
+ */
+static void rx_data_got(struct znst_conn *c, const uint8_t *bytes, uint32_t n)
 {
+	if (c->ddgst)
+		c->rx.crc = znst_crc32c(c->rx.crc, bytes, n);
+	c->rx.data_have += n;
+	if (c->rx.data_have < c->rx.data_len)
+		return;
 	c->rx.ddgst_have = 0;
 	if (c->ddgst)
 		c->rx.phase = RX_DDGST;
 	else
 		rx_pdu_done(c);
-}
-
-/*
- * A receive straight into the current PDU's data buffer (see
- * reactor_arm_recv): large H2C data skips the copy out of rbuf.
- */
-static void conn_rx_direct(struct znst_conn *c, uint32_t n)
-{
-	if (c->ddgst)
-		c->rx.crc = znst_crc32c(c->rx.crc, c->rx.dst + c->rx.data_have, n);
-	c->rx.data_have += n;
-	if (c->rx.data_have == c->rx.data_len)
-		rx_data_done(c);
 }
 
 /* Feed received bytes through the PDU state machine. */
@@ -683,13 +684,9 @@ static void conn_rx_feed(struct znst_conn *c, const uint8_t *p, uint32_t n)
 				c->rx.inline_ptr = (uint8_t *)p;
 			else
 				memcpy(c->rx.dst + c->rx.data_have, p, k);
-			if (c->ddgst)
-				c->rx.crc = znst_crc32c(c->rx.crc, p, k);
-			c->rx.data_have += k;
+			rx_data_got(c, p, k);
 			p += k;
 			n -= k;
-			if (c->rx.data_have == c->rx.data_len)
-				rx_data_done(c);
 			break;
 		case RX_DDGST:
 			k = 4 - c->rx.ddgst_have;
@@ -724,8 +721,8 @@ void conn_rx_ready(struct znst_conn *c, int res)
 		conn_close(c, res == 0 ? "peer closed" : strerror(-res));
 		return;
 	}
-	if (direct)
-		conn_rx_direct(c, (uint32_t)res);
+	if (direct)	/* straight into the buffer (reactor_arm_recv) */
+		rx_data_got(c, c->rx.dst + c->rx.data_have, (uint32_t)res);
 	else
 		conn_rx_feed(c, c->rbuf, (uint32_t)res);
 	if (c->state == CONN_CLOSING || c->rx.failed)

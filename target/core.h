@@ -362,6 +362,9 @@ void ctrl_zone_tick(struct znst_reactor *r, uint64_t now);
 
 /* conn.c: the command layer finishes every request here */
 void req_complete(struct znst_req *req);
+/* A data_len buffer for @req, owned and counted in the connection's
+ * --max-inflight-data; false when out of memory. */
+bool req_take_buffer(struct znst_req *req);
 void conn_submit_response(struct znst_req *req);
 void conn_rx_ready(struct znst_conn *c, int res);
 void conn_tx_done(struct znst_conn *c, int res);

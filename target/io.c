@@ -59,11 +59,8 @@ static void exec_read(struct znst_req *req)
 			req->data = (uint8_t *)ref;
 			return req_done(req, st);
 		}
-		req->data = malloc(req->data_len);
-		if (!req->data)
+		if (!req_take_buffer(req))
 			return req_done(req, NVME_SC_INTERNAL);
-		req->data_owned = true;
-		req->conn->inflight += req->data_len;
 	}
 	if (ns->csi == NVME_CSI_ZNS) {
 		st = zns_read(&ns->zoned, slba, nlb, req->data);

@@ -587,6 +587,14 @@ static void wake_learn(uint64_t *est, uint64_t over, bool long_sleep)
  * timeout itself is absolute where the kernel takes one (6.12), else
  * computed from the clock after the submission.
  */
+static struct __kernel_timespec ns_to_ts(uint64_t ns)
+{
+	return (struct __kernel_timespec){
+		.tv_sec = (long long)(ns / 1000000000ull),
+		.tv_nsec = (long long)(ns % 1000000000ull),
+	};
+}
+
 static int wait_until(struct znst_reactor *r, uint64_t until)
 {
 	struct __kernel_timespec ts;
@@ -606,8 +614,7 @@ static int wait_until(struct znst_reactor *r, uint64_t until)
 			.ts = (uint64_t)(uintptr_t)&ts,
 		};
 
-		ts.tv_sec = (long long)(until / 1000000000ull);
-		ts.tv_nsec = (long long)(until % 1000000000ull);
+		ts = ns_to_ts(until);
 		ret = io_uring_enter2(r->ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS |
 				      IORING_ENTER_EXT_ARG | IORING_ENTER_ABS_TIMER,
 				      (sigset_t *)&arg, sizeof(arg));
@@ -620,9 +627,7 @@ static int wait_until(struct znst_reactor *r, uint64_t until)
 		r->caps.abs_timer = false;
 	}
 	now = znst_now_ns();
-	now = until > now ? until - now : 0;
-	ts.tv_sec = (long long)(now / 1000000000ull);
-	ts.tv_nsec = (long long)(now % 1000000000ull);
+	ts = ns_to_ts(until > now ? until - now : 0);
 	return io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts);
 }
 
