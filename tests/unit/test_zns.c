@@ -1206,36 +1206,32 @@ static void test_data(struct tap *t)
 
 /* ---- 8. Lazy memory ----------------------------------------------------- */
 
-/* RssAnon of this process in bytes, or -1. */
-static long long rss_anon(void)
+/* The "FIELD: N kB" line of a /proc/self file, in bytes, or -1. */
+static long long proc_bytes(const char *file, const char *field)
 {
 	char line[256];
+	size_t n = strlen(field);
 	long long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(file, "r");
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %lld kB", &kb) == 1)
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%lld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb < 0 ? -1 : kb * 1024;
 }
 
-/* LazyFree of this process in bytes (smaps_rollup), or -1. */
+static long long rss_anon(void)
+{
+	return proc_bytes("/proc/self/status", "RssAnon");
+}
+
 static long long lazy_free(void)
 {
-	char line[256];
-	long long kb = -1;
-	FILE *f = fopen("/proc/self/smaps_rollup", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "LazyFree: %lld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb * 1024;
+	return proc_bytes("/proc/self/smaps_rollup", "LazyFree");
 }
 
 /* Memory of zones 10..13 (64 MiB written) after a reset, in each mode. */
