@@ -1377,6 +1377,12 @@ def expect_term(c, q, fes, fei=None, sent=None, what=""):
     return t
 
 
+def send_expect_term(c, q, pdu, fes, fei=None, what=""):
+    """Send @pdu on @q; it must earn a C2HTermReq that quotes it (expect_term)."""
+    q.send_raw(pdu)
+    return expect_term(c, q, fes, fei=fei, sent=pdu, what=what)
+
+
 def group_malformed(ctx):
     tap = ctx.tap
     h = None
@@ -1397,79 +1403,64 @@ def group_malformed(ctx):
     with case("malformed: first PDU not ICReq -> TermReq FES 2, closed") as c:
         q = ctx.raw(icreq=False)
         pdu = n.build_pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN))
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_SEQ_ERR, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_SEQ_ERR)
     with case("malformed: ICReq with PLEN 64 -> TermReq FES 1 (FEI 4), closed") as c:
         q = ctx.raw(icreq=False)
         pdu = n.build_icreq(plen=64)[:64]
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=4, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=4)
     with case("malformed: ICReq with PLEN 4096 -> TermReq FES 1 (FEI 4), closed") as c:
         q = ctx.raw(icreq=False)
         pdu = n.build_icreq(plen=4096)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=4, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=4)
     with case("malformed: ICReq PFV 1 -> TermReq FES 6 (FEI 8), closed") as c:
         q = ctx.raw(icreq=False)
         pdu = n.build_icreq(pfv=1)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_UNSUPPORTED, fei=8, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_UNSUPPORTED, fei=8)
     with case("malformed: ICReq HPDA 32 -> TermReq FES 6 (FEI 10), closed") as c:
         q = ctx.raw(icreq=False)
         pdu = n.build_icreq(hpda=32)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_UNSUPPORTED, fei=10, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_UNSUPPORTED, fei=10)
     with case("malformed: ICReq HLEN 64 -> TermReq FES 1 (FEI 2), closed") as c:
         q = ctx.raw(icreq=False)
         pdu = n.build_icreq(hlen=64)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=2, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=2)
     with case("malformed: second ICReq -> TermReq FES 2, closed") as c:
         q = ctx.raw()
         pdu = n.build_icreq()
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_SEQ_ERR, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_SEQ_ERR)
     with case("malformed: CapsuleCmd HLEN 64 -> TermReq FES 1 (FEI 2), closed") as c:
         q = ctx.raw()
         pdu = n.build_pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN), hlen=64)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=2, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=2)
     with case("malformed: CapsuleCmd PDO not dword aligned -> TermReq FES 1 (FEI 3), closed") as c:
         q = ctx.raw()
         pdu = n.build_pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN), pdo=74)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=3, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=3)
     with case("malformed: CapsuleCmd PDO inside the header -> TermReq FES 1 (FEI 3), closed") as c:
         q = ctx.raw()
         pdu = n.build_pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN), pdo=64)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=3, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=3)
     with case("malformed: CapsuleCmd PLEN smaller than the header -> TermReq FES 1 (FEI 4), closed") as c:
         q = ctx.raw()
         pdu = n.build_pdu(n.CMD, bytes(connect_sqe()), plen=40)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=4, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=4)
     with case("malformed: HDGSTF set without negotiation -> TermReq FES 1 (FEI 1), closed") as c:
         q = ctx.raw()
         pdu = n.build_pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN),
                           flags=n.F_HDGST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=1, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=1)
     with case("malformed: unknown PDU type 08h -> TermReq FES 1 (FEI 0), closed") as c:
         q = ctx.raw()
         pdu = n.common_hdr(0x08, 0, 24, 0, 24) + bytes(16)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=0, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=0)
     with case("malformed: host-only PDU type from the host (CapsuleResp) -> TermReq FES 1, closed") as c:
         q = ctx.raw()
         pdu = n.common_hdr(n.RSP, 0, 24, 0, 24) + bytes(16)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=0, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=0)
     with case("malformed: header digest mismatch -> TermReq FES 3, closed") as c:
         q = ctx.raw(hdgst=True)
         pdu = q.pdu(n.CMD, bytes(connect_sqe()), n.Queue.connect_data(NQN, HOSTNQN), bad_hdgst=True)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_HDGST_ERR, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_HDGST_ERR)
     with case("malformed: in-capsule data larger than IOCCSZ allows -> TermReq FES 5, closed") as c:
         ctl, q = io_queue()
         data = blocks(3, 0)
@@ -1477,8 +1468,7 @@ def group_malformed(ctx):
         struct.pack_into("<H", sqe, 2, 99)
         sqe[24:40] = n.sgl_desc(n.SGL_INCAPSULE, len(data))
         pdu = q.pdu(n.CMD, bytes(sqe), data)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_LIMIT_EXCEEDED, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_LIMIT_EXCEEDED)
         ctl.close()
     with case("malformed: H2CData with unknown TTAG -> TermReq FES 1 (FEI 10), closed") as c:
         ctl, q = io_queue()
@@ -1488,8 +1478,7 @@ def group_malformed(ctx):
         ttag, r2to, r2tl = cmd.r2ts[0]
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag ^ 0x7F00, 0, r2tl),
                     bytes(cmd.data_out), flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=10, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=10)
         ctl.close()
     with case("malformed: H2CData at an offset outside the R2T window -> TermReq FES 4, closed") as c:
         ctl, q = io_queue()
@@ -1499,8 +1488,7 @@ def group_malformed(ctx):
         ttag, r2to, r2tl = cmd.r2ts[0]
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, r2tl, 4096), bytes(4096),
                     flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_OUT_OF_RANGE, fei=12, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_OUT_OF_RANGE, fei=12)
         ctl.close()
     with case("malformed: H2CData longer than the R2T window -> TermReq FES 4, closed") as c:
         ctl, q = io_queue()
@@ -1510,14 +1498,12 @@ def group_malformed(ctx):
         ttag, r2to, r2tl = cmd.r2ts[0]
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, r2tl + 4096),
                     bytes(r2tl + 4096), flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_OUT_OF_RANGE, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_OUT_OF_RANGE)
         ctl.close()
     with case("malformed: H2CData before any R2T -> TermReq FES 1, closed") as c:
         ctl, q = io_queue()
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(1, 0, 0, 4096), bytes(4096), flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=10, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=10)
         ctl.close()
     with case("malformed: H2CData with the CCCID of another command -> TermReq FES 1 (FEI 8), closed") as c:
         ctl, q = io_queue()
@@ -1527,8 +1513,7 @@ def group_malformed(ctx):
         ttag, r2to, r2tl = cmd.r2ts[0]
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid + 1, ttag, 0, r2tl), bytes(cmd.data_out),
                     flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=8, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=8)
         ctl.close()
     with case("malformed: H2CData DATAL not matching PLEN -> TermReq FES 1 (FEI 16), closed") as c:
         ctl, q = io_queue()
@@ -1537,8 +1522,7 @@ def group_malformed(ctx):
             q.process_one()
         ttag, r2to, r2tl = cmd.r2ts[0]
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, 8192), bytes(4096))
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=16, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=16)
         ctl.close()
     with case("malformed: last H2CData without LAST_PDU -> TermReq FES 1, closed") as c:
         ctl, q = io_queue()
@@ -1547,8 +1531,7 @@ def group_malformed(ctx):
             q.process_one()
         ttag, r2to, r2tl = cmd.r2ts[0]
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, r2tl), bytes(cmd.data_out))
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=1, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=1)
         ctl.close()
     with case("malformed: half a PDU header, then close") as c:
         q = ctx.raw()
@@ -1683,8 +1666,7 @@ def group_malformed(ctx):
         big = q.maxh2cdata + 4096
         pdu = n.build_pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, big), b"\0", plen=24 + big,
                           flags=n.F_LAST)[:24]
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_LIMIT_EXCEEDED, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_LIMIT_EXCEEDED)
         ctl.close()
     with case("malformed: Connect parameter checks (SQSIZE, RECFMT, static CNTLID on the admin queue)") as c:
         q = ctx.raw()
@@ -1713,8 +1695,7 @@ def group_malformed(ctx):
                     flags=n.F_LAST)
         q.send_raw(pdu)
         expect_ok(q.wait(cmd), "the write itself")
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, fei=10, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR, fei=10)
         ctl.close()
     with case("malformed: H2CData repeating an offset already received -> TermReq FES 4 (FEI 12), closed") as c:
         ctl, q = io_queue()
@@ -1722,8 +1703,7 @@ def group_malformed(ctx):
         first = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, 8192), bytes(8192))
         q.send_raw(first)
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 4096, 8192), bytes(8192))
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_OUT_OF_RANGE, fei=12, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_OUT_OF_RANGE, fei=12)
         ctl.close()
     with case("malformed: second H2CData running past the R2T length -> TermReq FES 4, closed") as c:
         ctl, q = io_queue()
@@ -1731,15 +1711,13 @@ def group_malformed(ctx):
         q.send_raw(q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, 8192), bytes(8192)))
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 8192, 12288), bytes(12288),
                     flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_OUT_OF_RANGE, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_OUT_OF_RANGE)
         ctl.close()
     with case("malformed: unsolicited H2CData for a Read in flight -> TermReq FES 1, closed") as c:
         ctl, q = io_queue()
         cmd = q.submit_read(NVM_NS, 0, 64)
         pdu = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, 0, 0, 4096), bytes(4096), flags=n.F_LAST)
-        q.send_raw(pdu)
-        expect_term(c, q, n.FES_INVALID_HDR, sent=pdu)
+        send_expect_term(c, q, pdu, n.FES_INVALID_HDR)
         ctl.close()
     with case("malformed: write split over 3 H2CData PDUs in order is accepted (R2T window kept)") as c:
         ctl, q = io_queue()
