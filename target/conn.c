@@ -921,7 +921,7 @@ void conn_maybe_free(struct znst_conn *c)
 	struct znst_reactor *r = c->reactor;
 
 	if (c->state != CONN_CLOSING || c->ops_inflight || c->send_armed ||
-	    c->recv_armed)
+	    c->recv_armed || c->recv_wanted)
 		return;
 	while (c->tx_head) {
 		struct znst_tx *tx = c->tx_head;

@@ -246,6 +246,10 @@ struct znst_conn {
 	uint32_t		rcap, rlen;
 	bool			recv_armed;
 	bool			recv_direct;	/* armed into rx.dst, not rbuf */
+	/* wants a receive armed: on the reactor's recv_todo list until the
+	 * next flush (reactor_arm_recv) */
+	bool			recv_wanted;
+	struct znst_conn	*recv_next;
 	/* transmit */
 	struct znst_tx		*tx_head, *tx_tail;
 	bool			send_armed;
@@ -282,6 +286,9 @@ struct znst_reactor {
 	struct znst_conn	*conns;		/* list head */
 	uint32_t		nr_conns;
 	struct dlq		held;		/* completions waiting for their deadline */
+	/* connections whose receive is to be armed (reactor_arm_recv) */
+	struct znst_conn	*recv_todo, *recv_todo_tail;
+	bool			spun;		/* last pass spun to a deadline */
 	int			listen_fd;	/* reactor 0 only, else -1 */
 	bool			accept_armed;
 	int			wake_fd;	/* eventfd: new fds, stop */
@@ -322,6 +329,15 @@ struct znst_daemon {
 };
 
 /* ---- Interfaces between the layers ----------------------------------------- */
+/* A busy-wait's pause: lets the sibling hyperthread run, saves power. */
+static inline void znst_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
 uint64_t znst_now_ns(void);
 /* One line to stderr when @level <= the daemon's verbosity (cfg.verbose). */
 void znst_log(const struct znst_daemon *d, int level, const char *fmt, ...)
