@@ -667,6 +667,7 @@ struct bench {
 	uint8_t		*bufs;		/* QD_MAX x 128 KiB */
 	bool		poll;
 	bool		cold;		/* --cold: no preconditioning */
+	uint32_t	settle_ms;	/* --settle: pause after preconditioning */
 	pid_t		daemon_pid;	/* --daemon-pid: lateness per run */
 	unsigned	late_reports;	/* reports asked for so far */
 };
@@ -882,6 +883,26 @@ static void bench_precondition(struct bench *b, enum bench_op op, uint64_t n,
 }
 
 /*
+ * Pause after preconditioning, with the daemon idle.  Preconditioning keeps
+ * a SCHED_FIFO reactor (bench/run.sh) busy for seconds, and whatever else
+ * wants its CPU meanwhile (the daemon's populator, the kernel's per-CPU
+ * workers) is starved.  Linux (6.12+) then lends starved normal tasks up
+ * to 50 ms of each second at once (the fair server), and without a pause
+ * that lands in the measured run: stalls of 14-40 ms in most 128K runs
+ * here, none in three runs with 1.5 s of pause.
+ */
+static void bench_settle(const struct bench *b)
+{
+	struct timespec ts = {
+		.tv_sec = b->settle_ms / 1000,
+		.tv_nsec = (long)(b->settle_ms % 1000) * 1000000L,
+	};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
  * Real run of one operation at @qd.  With @base (a second daemon without a
  * latency model) the same sequence runs on both in alternating chunks of
  * 100 commands, so that the baseline round trip is measured under the
@@ -906,6 +927,7 @@ static struct summary bench_run(struct bench *b, struct bench *base, enum bench_
 		bench_precondition(b, op, n, streams, span);
 		if (base)
 			bench_precondition(base, op, n, streams, span);
+		bench_settle(b);
 	}
 	bench_prepare(b, op, qd, span);
 	daemon_signal(b, SIGUSR2);
@@ -988,13 +1010,14 @@ static void usage(void)
 		"usage: znst-bench [--addr HOST] [--port PORT] [--nqn NQN] [--qd N]\n"
 		"                  [--ops LIST] [--count N] [--bytes SIZE] [--zones-open LIST]\n"
 		"                  [--resets N] [--profile NAME] [--set OPTION=VALUE ...] [--sleep]\n"
-		"                  [--baseline-port PORT] [--cold]\n"
+		"                  [--baseline-port PORT] [--cold] [--settle MS]\n"
 		"                  [--daemon-pid PID]\n"
 		"       znst-bench --jitter SECS\n"
 		"  ops: randread4k,write4k,append4k,write128k,reset-full,flush (default: all)\n"
 		"  --profile/--set describe the daemon's timing options, for the model's targets\n"
 		"  --sleep: block in recv() instead of busy-polling the I/O queue's socket\n"
 		"  --cold: do not precondition (write once and reset) the zones a write run uses\n"
+		"  --settle MS: pause after preconditioning, daemon idle (default 1500)\n"
 		"  --daemon-pid PID: the daemon's lateness report for each run (SIGUSR2, SIGUSR1)\n"
 		"  --jitter SECS: only measure how often this CPU stalls for >= 20 us\n"
 		"  --baseline-port: a znstcpd without delays on that port, run in alternation\n");
@@ -1030,6 +1053,7 @@ int main(int argc, char **argv)
 		{ "sleep", no_argument, NULL, 'S' }, { "jitter", required_argument, NULL, 'J' },
 		{ "baseline-port", required_argument, NULL, 'B' },
 		{ "cold", no_argument, NULL, 'C' },
+		{ "settle", required_argument, NULL, 'T' },
 		{ "daemon-pid", required_argument, NULL, 'D' },
 		{ 0 },
 	};
@@ -1038,6 +1062,7 @@ int main(int argc, char **argv)
 	uint32_t qd = 1;
 	uint64_t count = 0, bytes = 1024 * MIB, resets = 5;
 	bool on[OP_NR] = { false }, any = false, sleep_recv = false, cold = false;
+	uint32_t settle_ms = 1500;
 	pid_t daemon_pid = 0;
 	struct znst_config cfg;
 	struct bench b, base;
@@ -1064,6 +1089,15 @@ int main(int argc, char **argv)
 		case 'r': resets = strtoull(optarg, NULL, 0); break;
 		case 'S': sleep_recv = true; break;
 		case 'C': cold = true; break;
+		case 'T': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end || v > 60000)
+				die("--settle: milliseconds, 0..60000");
+			settle_ms = (uint32_t)v;
+			break;
+		}
 		case 'D': daemon_pid = (pid_t)strtol(optarg, NULL, 0); break;
 		case 'B': base_port = optarg; break;
 		case 'J':
@@ -1098,6 +1132,7 @@ int main(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	memset(&base, 0, sizeof(base));
 	b.cold = base.cold = cold;
+	b.settle_ms = base.settle_ms = settle_ms;
 	b.daemon_pid = daemon_pid;
 	b.poll = base.poll = !sleep_recv;
 	bench_connect(&b, host, port, nqn, qd);
