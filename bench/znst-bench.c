@@ -1132,7 +1132,7 @@ int main(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	memset(&base, 0, sizeof(base));
 	b.cold = base.cold = cold;
-	b.settle_ms = base.settle_ms = settle_ms;
+	b.settle_ms = settle_ms;	/* one pause serves both daemons */
 	b.daemon_pid = daemon_pid;
 	b.poll = base.poll = !sleep_recv;
 	bench_connect(&b, host, port, nqn, qd);

@@ -287,8 +287,7 @@ struct znst_reactor {
 	uint32_t		nr_conns;
 	struct dlq		held;		/* completions waiting for their deadline */
 	/* connections whose receive is to be armed (reactor_arm_recv) */
-	struct znst_conn	*recv_todo, *recv_todo_tail;
-	bool			spun;		/* last pass spun to a deadline */
+	struct znst_conn	*recv_todo;
 	int			listen_fd;	/* reactor 0 only, else -1 */
 	bool			accept_armed;
 	int			wake_fd;	/* eventfd: new fds, stop */

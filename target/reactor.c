@@ -90,13 +90,10 @@ void reactor_arm_recv(struct znst_conn *c)
 
 	if (c->recv_armed || c->recv_wanted || c->state == CONN_CLOSING)
 		return;
+	/* a stack: one flush prepares them all, so order does not matter */
 	c->recv_wanted = true;
-	c->recv_next = NULL;
-	if (r->recv_todo_tail)
-		r->recv_todo_tail->recv_next = c;
-	else
-		r->recv_todo = c;
-	r->recv_todo_tail = c;
+	c->recv_next = r->recv_todo;
+	r->recv_todo = c;
 }
 
 static void prep_recv(struct znst_conn *c)
@@ -131,8 +128,6 @@ static void flush_recvs(struct znst_reactor *r)
 
 	while ((c = r->recv_todo) != NULL) {
 		r->recv_todo = c->recv_next;
-		if (!r->recv_todo)
-			r->recv_todo_tail = NULL;
 		c->recv_wanted = false;
 		if (c->state == CONN_CLOSING)
 			conn_maybe_free(c);	/* it waited for this flag */
@@ -686,6 +681,7 @@ int reactor_run(struct znst_reactor *r)
 {
 	/* learned timer overshoot, short and long sleeps (wake_learn) */
 	uint64_t wake_late[2] = { 0, 0 };
+	bool spun = false;	/* the last pass spun to a deadline */
 	int ret = ring_setup(r);
 
 	if (ret)
@@ -722,7 +718,7 @@ int reactor_run(struct znst_reactor *r)
 			est = &wake_late[next->deadline - now - r->spin_ns >= WAKE_LONG_NS];
 			margin += *est;
 		}
-		if (next && next->deadline <= now + margin && !r->spun) {
+		if (next && next->deadline <= now + margin && !spun) {
 			/* Deadline close.  Collecting events now would run
 			 * the receives whose data came in, inline, for tens
 			 * of microseconds under load; so spin to the deadline
@@ -730,10 +726,10 @@ int reactor_run(struct znst_reactor *r)
 			 * collects events whatever the next deadline is: the
 			 * receives wait one deadline at most. */
 			spin_until(r, next->deadline);
-			r->spun = true;
+			spun = true;
 			continue;
 		}
-		r->spun = false;
+		spun = false;
 		flush_recvs(r);
 		if (next && next->deadline <= now + margin) {
 			/* just spun to a deadline: poll, do not sleep */
