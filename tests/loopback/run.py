@@ -276,6 +276,14 @@ def reset_all(q):
     expect_ok(q.zone_mgmt_send(ZNS_NS, 0, n.ZSA_RESET, select_all=True), "select-all reset")
 
 
+def capsule_burst(q, opc, cid0, count, cdw12, length):
+    """@count commands in one send, each with a transport SGL of @length
+    bytes: reads that keep the queue busy, or writes whose data never comes."""
+    return b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
+        opc, cid=cid0 + i, nsid=NVM_NS, cdw12=cdw12,
+        sgl=n.sgl_desc(n.SGL_TRANSPORT, length)))) for i in range(count))
+
+
 def zone_desc(q, i):
     rep = q.report_zones(ZNS_NS, Z(i), partial=True, nbytes=128)
     expect(rep.nrz == 1 and rep.zones, "report of zone %d returned %d zones" % (i, rep.nrz))
@@ -2157,9 +2165,7 @@ def group_hostile(ctx):
             ctl = sub.ctrl()
             q = ctl.io_queue(1)
             # 512K reads: past 1M in flight they wait, holding their slots
-            burst = b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
-                n.IO_READ, cid=1000 + i, nsid=NVM_NS, cdw12=MDTS // LBA - 1,
-                sgl=n.sgl_desc(n.SGL_TRANSPORT, MDTS)))) for i in range(140))
+            burst = capsule_burst(q, n.IO_READ, 1000, 140, MDTS // LBA - 1, MDTS)
             q.send_raw(burst)
             t = q.expect_term(10)
             c.soft(t.fes == n.FES_SEQ_ERR, "FES %#x, expected 2" % t.fes)
@@ -2174,9 +2180,7 @@ def group_hostile(ctx):
             q = ctl.io_queue(1, sqsize=16)
             # writes announced with a transport SGL and never given their
             # data stay outstanding: 16 fit, the 17th is one too many
-            burst = b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
-                n.IO_WRITE, cid=2000 + i, nsid=NVM_NS, cdw12=0,
-                sgl=n.sgl_desc(n.SGL_TRANSPORT, LBA)))) for i in range(17))
+            burst = capsule_burst(q, n.IO_WRITE, 2000, 17, 0, LBA)
             q.send_raw(burst)
             t = q.expect_term(10)
             c.soft(t.fes == n.FES_SEQ_ERR, "FES %#x, expected 2" % t.fes)
@@ -2185,9 +2189,7 @@ def group_hostile(ctx):
             ctl = sub.ctrl()
             q = ctl.io_queue(1, sqsize=16)
             # exactly SQSIZE outstanding is allowed
-            burst = b"".join(q.pdu(n.CMD, bytes(n.build_sqe(
-                n.IO_WRITE, cid=3000 + i, nsid=NVM_NS, cdw12=0,
-                sgl=n.sgl_desc(n.SGL_TRANSPORT, LBA)))) for i in range(16))
+            burst = capsule_burst(q, n.IO_WRITE, 3000, 16, 0, LBA)
             q.send_raw(burst)
             expect_ok(ctl.admin.keep_alive(), "admin queue still answers")
             c.soft(not q.wait_closed(1), "a queue with exactly SQSIZE outstanding was closed")

@@ -153,6 +153,7 @@ cleanup() {
 	[[ -n $dpid ]] && kill -KILL "$dpid" 2>/dev/null
 	[[ -n $fpid ]] && kill -KILL "$fpid" 2>/dev/null
 	[[ -n $tpid ]] && kill -KILL "$tpid" 2>/dev/null
+	[[ -n $lpid ]] && kill -KILL "$lpid" 2>/dev/null
 	rm -rf "$logdir/overlay" "$logdir/initrd.cpio"
 }
 trap cleanup EXIT
@@ -201,6 +202,20 @@ start_extra() {
 		xpid=''
 		grep -qi "in use" "$log" || return 1
 	done
+	return 1
+}
+
+# start_named WHAT LOG NQN ARGS...: start_extra, with its TAP line.
+start_named() {
+	local what=$1 log=$2
+
+	shift
+	if start_extra "$@"; then
+		emit ok " - $what daemon starts and listens on 127.0.0.1:$xport"
+		return 0
+	fi
+	diag_file "$logdir/$log"
+	emit "not ok" " - $what daemon starts and listens # no 'listening on' line"
 	return 1
 }
 
@@ -279,27 +294,12 @@ if [[ $mode == daemon ]]; then
 	fi
 	emit ok " - daemon starts and listens on 127.0.0.1:$port"
 	addr=10.0.2.2
-	if start_extra daemon-features.log "$fnqn" "${feat_args[@]}"; then
+	start_named features daemon-features.log "$fnqn" "${feat_args[@]}" &&
 		fport=$xport fpid=$xpid
-		emit ok " - features daemon starts and listens on 127.0.0.1:$fport"
-	else
-		diag_file "$logdir/daemon-features.log"
-		emit "not ok" " - features daemon starts and listens # no 'listening on' line"
-	fi
-	if start_extra daemon-timers.log "$tnqn" "${timer_args[@]}"; then
+	start_named timers daemon-timers.log "$tnqn" "${timer_args[@]}" &&
 		tport=$xport tpid=$xpid
-		emit ok " - timers daemon starts and listens on 127.0.0.1:$tport"
-	else
-		diag_file "$logdir/daemon-timers.log"
-		emit "not ok" " - timers daemon starts and listens # no 'listening on' line"
-	fi
-	if start_extra daemon-latency.log "$lnqn" "${lat_args[@]}"; then
+	start_named "latency (zn540)" daemon-latency.log "$lnqn" "${lat_args[@]}" &&
 		lport=$xport lpid=$xpid
-		emit ok " - latency (zn540) daemon starts and listens on 127.0.0.1:$lport"
-	else
-		diag_file "$logdir/daemon-latency.log"
-		emit "not ok" " - latency (zn540) daemon starts and listens # no 'listening on' line"
-	fi
 else
 	emit ok " - daemon starts and listens # SKIP reference mode: nvmet in the guest"
 	addr=127.0.0.1 port=4420
