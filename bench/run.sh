@@ -175,13 +175,22 @@ def kv(line):
     return dict(x.split("=", 1) for x in line.split()[1:])
 
 def reports(path):
-    """The daemon's numbered lateness reports: {number: {op: (n, p50, p99, pct)}}."""
+    """The daemon's numbered lateness reports: {number: {op: (n, p50, p99, pct)}},
+    and under "_machine" the stalls seen while spinning."""
     blocks, cur = {}, None
     try:
         for line in open(path):
             m = re.match(r"znstcpd: lateness report (\d+)", line)
             if m:
                 cur = blocks.setdefault(int(m.group(1)), {})
+                continue
+            m = re.match(r"lateness machine spin=([\d.]+)ms.*machine>=20us=([\d.]+)% "
+                         r"late_in_stall=(\d+)/(\d+)", line)
+            if m and cur is not None:
+                # (spin ms, ms of it >= 20 us into a gap, late made by a gap, late)
+                sp = float(m.group(1))
+                cur["_machine"] = (sp, sp * float(m.group(2)) / 100,
+                                    int(m.group(3)), int(m.group(4)))
                 continue
             m = re.match(r"lateness (\S+)\s+n=(\d+).*p50<=([\d.]+)us p99<=([\d.]+)us.*>=20us=([\d.]+)%", line)
             if m and cur is not None:
@@ -191,8 +200,14 @@ def reports(path):
     return blocks
 
 # every figure: the median over the repetitions; lateness: each measured
-# run's own report (znst-bench --daemon-pid), the run's operation only
-runs, lates, all_late = {}, {}, {}
+# run's own report (znst-bench --daemon-pid), the run's operation only;
+# the machine's share: pooled over the repetitions
+runs, lates, all_late, mach = {}, {}, {}, {}
+
+def pool(key, m):
+    a = mach.setdefault(key, [0.0, 0.0, 0, 0])
+    for j in range(4):
+        a[j] += m[j]
 for p in profiles:
     for qd in qds:
         for i in reps:
@@ -207,8 +222,13 @@ for p in profiles:
                         lo = blk.get(lat_op[r["op"].split("/")[0]])
                         if lo:
                             lates.setdefault((p, r["op"], qd), []).append(lo)
-                        for v in blk.values():
-                            all_late.setdefault((p, qd), []).append(v)
+                        for k, v in blk.items():
+                            if k != "_machine":
+                                all_late.setdefault((p, qd), []).append(v)
+                        m = blk.get("_machine")
+                        if m:
+                            pool((p, r["op"], qd), m)
+                            pool((p, "(all)", qd), m)
             except OSError:
                 pass
 
@@ -232,7 +252,15 @@ def f(x, nd=1):
     return ("%%.%df" % nd) % x
 
 hdr = ["profile", "op", "QD", "measured", "baseline", "meas-base", "target", "error",
-       "published", "late p50", "late p99", ">=20us", "n"]
+       "published", "late p50", "late p99", ">=20us", "machine", "by a stall", "n"]
+
+def mach_cols(key):
+    """The machine's share: of the run's spinning, how much lay >= 20 us
+    into a gap; and of the late completions, those a gap alone made late."""
+    m = mach.get(key)
+    if not m or not m[0]:
+        return ["-", "-"]
+    return ["%.3f%%" % (100 * m[1] / m[0]), "%d/%d" % (m[2], m[3])]
 rows = []
 for p in profiles[1:]:
     for qd in qds:
@@ -276,7 +304,8 @@ for p in profiles[1:]:
             pub = published.get((op, eff_qd), "") if p == "zn540" else ""
             rows.append([p, op, eff_qd, meas_s, base_s, diff_s, tgt_s, err_s, pub,
                          (lo[1] + " us") if lo else "-", (lo[2] + " us") if lo else "-",
-                         (lo[3] + "%") if lo else "-", r["n"] + ("!" + r["errors"] if r["errors"] != "0" else "")])
+                         (lo[3] + "%") if lo else "-"] + mach_cols((p, op, qd)) +
+                        [r["n"] + ("!" + r["errors"] if r["errors"] != "0" else "")])
 # lateness over every completion of the measured runs (all repetitions)
 for p in profiles[1:]:
     for qd in qds:
@@ -285,7 +314,8 @@ for p in profiles[1:]:
             n += int(v[0])
             pct += int(v[0]) * float(v[3])
         if n:
-            rows.append([p, "(all)", qd, "", "", "", "", "", "", "", "", "%.3f%%" % (pct / n), str(n)])
+            rows.append([p, "(all)", qd, "", "", "", "", "", "", "", "", "%.3f%%" % (pct / n)] +
+                        mach_cols((p, "(all)", qd)) + [str(n)])
 
 w = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(len(hdr))]
 line = lambda r: "| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(r)) + " |"
@@ -303,6 +333,11 @@ print("  1.1 x target: the transport bounds it, not the model.")
 print("target: the daemon's model on a fake clock for the same command sequence, zero round trip.")
 print("lateness: deadline to hand-off to sendmsg, measured in the daemon (bucket upper bounds),")
 print("  for each measured run alone (preconditioning and preparation not counted).")
+print("machine: while the reactor spins to a deadline it only reads the clock, so a gap of")
+print("  >= 20 us there is its CPU taken away; the share of that spinning which lay >= 20 us into")
+print("  such a gap is how often any deadline would come >= 20 us late on this CPU, whatever the")
+print("  daemon did.  by a stall: late completions (>= 20 us) that such a gap alone made late, of")
+print("  all late ones; the reactor seldom spins under load, so at QD32 few can be told apart.")
 for j in ("jitter-before", "jitter-after"):
     try:
         print("%s (spinning on the daemon's CPU): %s" % (j, open(os.path.join(out, j)).read().strip()[7:]))

@@ -152,12 +152,9 @@ void conn_submit_response(struct znst_req *req)
 	 * and the host needs nothing from the CQE but the status. */
 	bool success_only = data && c->sqflow_off && req->result == 0;
 
-	if (req->timed) {
-		uint64_t now = znst_now_ns();
-
-		timing_lateness_add(&c->reactor->late, req->tio.op,
-				    now > req->deadline ? now - req->deadline : 0);
-	}
+	if (req->timed)
+		timing_lateness_complete(&c->reactor->late, req->tio.op,
+					 req->deadline, znst_now_ns());
 	tx_init(&req->tx, req);
 	if (data) {
 		size_t pdo = nvme_tcp_build_c2h(req->c2h_hdr, req->cmd.cid, 0,

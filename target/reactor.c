@@ -668,13 +668,25 @@ static int wait_until(struct znst_reactor *r, uint64_t until)
  * Wait for @deadline without entering the kernel's event collection; the
  * sends of completions released meanwhile (none, normally) and anything
  * else already prepared go out first.  Receives stay listed (flush_recvs).
+ * A long gap between two clock reads here is the CPU taken away, and goes
+ * into the lateness report as the machine's (struct timing_stalls).
  */
 static void spin_until(struct znst_reactor *r, uint64_t deadline)
 {
+	uint64_t start, prev, now;
+
 	if (io_uring_sq_ready(&r->ring))
 		io_uring_submit(&r->ring);
-	while (znst_now_ns() < deadline)
+	start = prev = znst_now_ns();
+	while ((now = znst_now_ns()) < deadline) {
+		if (now - prev >= TIMING_LATE_NS)
+			timing_lateness_stall(&r->late, prev, now);
+		prev = now;
 		znst_cpu_relax();
+	}
+	/* the gap the deadline fell in, if it was one */
+	timing_lateness_stall(&r->late, prev, now);
+	timing_lateness_spin(&r->late, now - start);
 }
 
 int reactor_run(struct znst_reactor *r)

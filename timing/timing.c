@@ -435,9 +435,44 @@ void timing_lateness_add(struct timing_lateness *l, enum timing_op op,
 		l->max_ns[op] = late_ns;
 }
 
+void timing_lateness_complete(struct timing_lateness *l, enum timing_op op,
+			      uint64_t deadline, uint64_t now)
+{
+	const struct timing_stalls *s = &l->stalls;
+	uint64_t late = now > deadline ? now - deadline : 0;
+
+	timing_lateness_add(l, op, late);
+	if (late >= TIMING_LATE_NS && deadline >= s->last_from &&
+	    deadline + TIMING_LATE_NS <= s->last_to)
+		l->stalls.late_in++;
+}
+
+void timing_lateness_spin(struct timing_lateness *l, uint64_t spin_ns)
+{
+	l->stalls.spin_ns += spin_ns;
+}
+
+void timing_lateness_stall(struct timing_lateness *l, uint64_t from, uint64_t to)
+{
+	struct timing_stalls *s = &l->stalls;
+
+	if (to < from || to - from < TIMING_LATE_NS)
+		return;
+	s->nr++;
+	s->ns += to - from;
+	s->over_ns += to - from - TIMING_LATE_NS;
+	s->last_from = from;
+	s->last_to = to;
+}
+
 void timing_lateness_merge(struct timing_lateness *into,
 			   const struct timing_lateness *from)
 {
+	into->stalls.spin_ns += from->stalls.spin_ns;
+	into->stalls.nr += from->stalls.nr;
+	into->stalls.ns += from->stalls.ns;
+	into->stalls.over_ns += from->stalls.over_ns;
+	into->stalls.late_in += from->stalls.late_in;
 	for (unsigned op = 0; op < TIMING_OP_NR; op++) {
 		for (unsigned b = 0; b < TIMING_LATE_BUCKETS; b++)
 			into->count[op][b] += from->count[op][b];
@@ -481,6 +516,31 @@ static double late_q_us(const struct timing_lateness *l, enum timing_op op, doub
 	return (double)(v < l->max_ns[op] ? v : l->max_ns[op]) / 1000.0;
 }
 
+/*
+ * machine>=20us: the share of spinning time that lay 20 us or more into a
+ * gap, i.e. how often a deadline falling at a random instant would have
+ * come 20 us late on this CPU whatever the daemon did.  late_in_stall: the
+ * late completions (all operations) that such a gap alone made late.
+ */
+static void format_stalls(const struct timing_lateness *l, char *buf,
+			  unsigned long len, size_t used)
+{
+	const struct timing_stalls *s = &l->stalls;
+	uint64_t late = 0;
+
+	if (!s->spin_ns || used >= len)
+		return;
+	for (unsigned op = 0; op < TIMING_OP_NR; op++)
+		for (unsigned b = 1; b < TIMING_LATE_BUCKETS; b++)
+			if (late_limits[b - 1] >= TIMING_LATE_NS)
+				late += l->count[op][b];
+	snprintf(buf + used, len - used,
+		 "lateness machine spin=%.1fms stalls>=20us=%llu stalled=%.2fms machine>=20us=%.3f%% late_in_stall=%llu/%llu\n",
+		 (double)s->spin_ns / 1e6, (unsigned long long)s->nr, (double)s->ns / 1e6,
+		 100.0 * (double)s->over_ns / (double)s->spin_ns,
+		 (unsigned long long)s->late_in, (unsigned long long)late);
+}
+
 void timing_lateness_format(const struct timing_lateness *l, char *buf,
 			    unsigned long len)
 {
@@ -494,7 +554,7 @@ void timing_lateness_format(const struct timing_lateness *l, char *buf,
 		if (!l->total[op])
 			continue;
 		for (unsigned b = 1; b < TIMING_LATE_BUCKETS; b++)
-			if (late_limits[b - 1] >= 20000)
+			if (late_limits[b - 1] >= TIMING_LATE_NS)
 				late20 += l->count[op][b];
 		n = snprintf(buf + used, len - used,
 			     "lateness %-12s n=%llu mean=%.2fus p50<=%.1fus p99<=%.1fus p99.9<=%.1fus max=%.1fus >=20us=%.3f%%\n",
@@ -508,4 +568,5 @@ void timing_lateness_format(const struct timing_lateness *l, char *buf,
 			break;
 		used += (size_t)n;
 	}
+	format_stalls(l, buf, len, used);
 }

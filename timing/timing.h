@@ -125,15 +125,45 @@ const char *timing_model_name(enum timing_model_kind kind);
  * [limit(b - 1), limit(b))); the last bucket is open-ended. */
 #define TIMING_LATE_BUCKETS	12
 
+/* The lateness that counts as late in the report's ">=20us" column. */
+#define TIMING_LATE_NS		20000ull
+
+/*
+ * The machine's share.  While the reactor spins to a deadline it runs
+ * nothing but clock reads in user space, so any gap of TIMING_LATE_NS or
+ * more between two reads is the CPU taken away (the hypervisor, an
+ * interrupt, another task), never the daemon's own work.  The spins sample
+ * how often that happens on the reactor's CPU during the very run; and a
+ * completion whose deadline fell so early in such a gap that the gap
+ * alone made it late is counted as the machine's.
+ */
+struct timing_stalls {
+	uint64_t	spin_ns;	/* time spent spinning to deadlines */
+	uint64_t	nr;		/* gaps >= TIMING_LATE_NS in those spins */
+	uint64_t	ns;		/* their total length */
+	uint64_t	over_ns;	/* sum of (gap - TIMING_LATE_NS) */
+	uint64_t	late_in;	/* late completions the gap alone made late */
+	uint64_t	last_from, last_to;	/* the latest gap */
+};
+
 struct timing_lateness {
 	uint64_t	count[TIMING_OP_NR][TIMING_LATE_BUCKETS];
 	uint64_t	total[TIMING_OP_NR];
 	uint64_t	sum_ns[TIMING_OP_NR];
 	uint64_t	max_ns[TIMING_OP_NR];
+	struct timing_stalls stalls;
 };
 
 void timing_lateness_add(struct timing_lateness *l, enum timing_op op,
 			 uint64_t late_ns);
+/* A completion due at @deadline handed off at @now: its lateness, and
+ * whether the latest stall (timing_lateness_stall) alone made it late. */
+void timing_lateness_complete(struct timing_lateness *l, enum timing_op op,
+			      uint64_t deadline, uint64_t now);
+/* @spin_ns more spent spinning; and a gap from @from to @to within it,
+ * counted when it is TIMING_LATE_NS or longer (pass from == to for none). */
+void timing_lateness_spin(struct timing_lateness *l, uint64_t spin_ns);
+void timing_lateness_stall(struct timing_lateness *l, uint64_t from, uint64_t to);
 void timing_lateness_merge(struct timing_lateness *into,
 			   const struct timing_lateness *from);
 /* Upper bound (ns) of the bucket holding quantile @q (0..1, nearest rank)
@@ -141,7 +171,8 @@ void timing_lateness_merge(struct timing_lateness *into,
 uint64_t timing_lateness_quantile(const struct timing_lateness *l,
 				  enum timing_op op, double q);
 uint64_t timing_lateness_bucket_limit(unsigned bucket);
-/* One line per operation with completions, into @buf. */
+/* One line per operation with completions, then one for the stalls
+ * seen while spinning, into @buf. */
 void timing_lateness_format(const struct timing_lateness *l, char *buf,
 			    unsigned long len);
 

@@ -419,6 +419,56 @@ def t_memory_free(pid):
     return run
 
 
+def report_blocks(path):
+    """The numbered lateness reports in a daemon's log: {number: [lines]}."""
+    out, cur = {}, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("znstcpd: lateness report "):
+                cur = out.setdefault(int(line.split()[-1]), [])
+            elif cur is not None and line.startswith(("lateness ", "znstcpd: lateness:")):
+                cur.append(line.strip())
+    return out
+
+
+def t_lateness(d):
+    """--timing fixed, 300 us reads: each completion is counted in the report
+    asked for with SIGUSR1, SIGUSR2 starts the counts over, and the spins
+    to the deadlines feed the machine line."""
+    def run(c, q):
+        blk = bytes([0x5a]) * 4096
+        q.write(ZNS_NS, 0, blk).check("write")
+        for i in range(40):
+            t0 = time.monotonic()
+            q.read(ZNS_NS, 0, 1).check("read %d" % i)
+            dt = time.monotonic() - t0
+            expect(dt >= 300e-6, "read %d took %.0f us, the model says 300" % (i, dt * 1e6))
+        d.proc.send_signal(signal.SIGUSR1)
+        expect(wait_for(lambda: 1 in report_blocks(d.log.name)), "no report 1 after SIGUSR1")
+        r1 = report_blocks(d.log.name)[1]
+        reads = [x for x in r1 if x.startswith("lateness read ")]
+        expect(len(reads) == 1 and " n=40 " in reads[0], "report 1: %r" % r1)
+        writes = [x for x in r1 if x.startswith("lateness write ")]
+        expect(len(writes) == 1 and " n=1 " in writes[0], "report 1 lacks the write: %r" % r1)
+        mach = [x for x in r1 if x.startswith("lateness machine ")]
+        expect(len(mach) == 1, "report 1 has no machine line: %r" % r1)
+        f = dict(kv.split("=", 1) for kv in mach[0].split()[2:])
+        late = int(f["late_in_stall"].split("/")[1])
+        expect(float(f["spin"].rstrip("ms")) > 0 and late <= 41,
+               "machine line: %r" % mach[0])
+        d.proc.send_signal(signal.SIGUSR2)
+        time.sleep(0.3)		# each reactor clears its own counts at its next pass
+        for i in range(5):
+            q.read(ZNS_NS, 0, 1).check("read after SIGUSR2")
+        d.proc.send_signal(signal.SIGUSR1)
+        expect(wait_for(lambda: 2 in report_blocks(d.log.name)), "no report 2 after SIGUSR1")
+        r2 = report_blocks(d.log.name)[2]
+        expect([x for x in r2 if x.startswith("lateness read ") and " n=5 " in x] and
+               not [x for x in r2 if x.startswith("lateness write ")],
+               "report 2 after SIGUSR2 should hold only the 5 new reads: %r" % r2)
+    return run
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -435,16 +485,26 @@ def main():
                                     "reads zeroes", t_memory_lazy)]),
                          (MEMORY + ["--zone-prefault", "0", "--reset-pages", "free"],
                           [("memory: no prefault, reset frees at once, reads zeroes",
-                            t_memory_free)])):
+                            t_memory_free)]),
+                         (["--timing", "fixed", "--lat-read", "300us", "--lat-write", "50us"],
+                          [("lateness report: SIGUSR1 on request, SIGUSR2 starts over, "
+                            "the machine line", t_lateness)])):
         d = Daemon(args.daemon, extra)
         c, q = open_ctrl(d)
         for name, fn in cases:
             if fn in (t_memory_lazy, t_memory_free):
                 fn = fn(d.proc.pid)
+            elif fn is t_lateness:
+                fn = fn(d)
             tap.case(name, fn, c, q)
         c.close()
         rc = d.stop()
         tap.case("daemon exits 0", lambda: expect(rc == 0, "exit status %r" % rc))
+        if "fixed" in extra:
+            tap.case("lateness report on shutdown, all completions since SIGUSR2",
+                     lambda: expect([x for x in report_blocks(d.log.name).get(3, [])
+                                     if x.startswith("lateness read ") and " n=5 " in x],
+                                    "shutdown report: %r" % report_blocks(d.log.name)))
     print("1..%d" % tap.n)
     return 0 if ok and not tap.failed else 1
 

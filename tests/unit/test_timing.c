@@ -484,6 +484,52 @@ static void test_lateness(struct tap *t)
 		diag("report:\n%s", buf);
 }
 
+/* Gaps seen while spinning: the machine's share, on hand-made times (ns). */
+static void test_stalls(struct tap *t)
+{
+	struct timing_lateness a, b;
+	const struct timing_stalls *s = &a.stalls;
+	char buf[1024];
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	timing_lateness_spin(&a, 1000000);		/* 1 ms of spinning */
+	timing_lateness_stall(&a, 100000, 115000);	/* 15 us: not a stall */
+	timing_lateness_stall(&a, 200000, 250000);	/* 50 us */
+	tap_result(t, s->nr == 1 && s->ns == 50000 && s->over_ns == 30000 &&
+		   s->last_from == 200000 && s->last_to == 250000,
+		   "stalls: a gap of 20 us or more counts, a 15 us one does not");
+	/* due at 210 us, out at 252: the gap alone made it 40 us late */
+	timing_lateness_complete(&a, TIMING_OP_WRITE, 210000, 252000);
+	/* due at 240 us, out at 265: 25 us late, but 15 us of it after the gap */
+	timing_lateness_complete(&a, TIMING_OP_WRITE, 240000, 265000);
+	/* due before the gap, out within it: late, not the gap's doing */
+	timing_lateness_complete(&a, TIMING_OP_READ, 150000, 230000);
+	/* inside the gap but on time enough: not late at all */
+	timing_lateness_complete(&a, TIMING_OP_READ, 245000, 251000);
+	tap_result(t, s->late_in == 1 && a.total[TIMING_OP_WRITE] == 2 &&
+		   a.total[TIMING_OP_READ] == 2 && a.max_ns[TIMING_OP_READ] == 80000,
+		   "stalls: only a completion the gap alone made >= 20 us late is the machine's "
+		   "(got %" PRIu64 ")", s->late_in);
+	timing_lateness_format(&a, buf, sizeof(buf));
+	tap_result(t, strstr(buf, "lateness machine spin=1.0ms stalls>=20us=1 stalled=0.05ms "
+			     "machine>=20us=3.000% late_in_stall=1/3\n") != NULL,
+		   "stalls: the report's machine line (30 us of 1 ms lay >= 20 us into a gap)");
+
+	timing_lateness_spin(&b, 500000);
+	timing_lateness_stall(&b, 300000, 400000);
+	timing_lateness_merge(&a, &b);
+	tap_result(t, s->spin_ns == 1500000 && s->nr == 2 && s->ns == 150000 &&
+		   s->over_ns == 110000 && s->late_in == 1,
+		   "stalls: merge adds spin time, gaps and their lengths");
+	memset(&b, 0, sizeof(b));
+	timing_lateness_add(&b, TIMING_OP_READ, 100);
+	timing_lateness_format(&b, buf, sizeof(buf));
+	tap_result(t, !strstr(buf, "machine"), "stalls: no machine line without spinning");
+	if (t->failed)
+		diag("report:\n%s", buf);
+}
+
 int main(void)
 {
 	struct tap t = { 0 };
@@ -494,6 +540,7 @@ int main(void)
 	test_fixed(&t);
 	test_none_and_init(&t);
 	test_lateness(&t);
+	test_stalls(&t);
 	printf("1..%d\n", t.n);
 	return t.failed ? 1 : 0;
 }
