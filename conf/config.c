@@ -62,6 +62,7 @@ struct opt_desc {
 	size_t nr_names;
 	const char *metavar;
 	const char *help;
+	bool brief;		/* not listed one by one in --help */
 };
 
 #define FIELD(m)	.offset = offsetof(struct znst_config, m), \
@@ -73,6 +74,13 @@ static const char *const timing_names[] = {
 	[ZNST_TIMING_NONE] = "none",
 	[ZNST_TIMING_FIXED] = "fixed",
 	[ZNST_TIMING_NAND] = "nand",
+};
+
+static const char *const conv_timing_names[] = {
+	[ZNST_CONV_TIMING_SHARED] = "shared",
+	[ZNST_CONV_TIMING_NONE] = "none",
+	[ZNST_CONV_TIMING_FIXED] = "fixed",
+	[ZNST_CONV_TIMING_NAND] = "nand",
 };
 
 static const char *const reset_pages_names[] = {
@@ -92,12 +100,53 @@ static const char *const profile_names[] = {
 #define MS			UINT64_C(1000000)
 #define TIME_MAX		(UINT64_C(60) * 1000 * MS)	/* a minute */
 
-#define TM_NSEC(n, m, h)	{ .name = n, .section = "timing", .type = OPT_NSEC, \
-				  FIELD(tm.m), .max = TIME_MAX, .metavar = "TIME", .help = h }
-#define TM_SIZE(n, m, lo, hi, h) { .name = n, .section = "timing", .type = OPT_SIZE, \
-				  FIELD(tm.m), .min = lo, .max = hi, .metavar = "SIZE", .help = h }
-#define TM_U32(n, m, lo, hi, h)	{ .name = n, .section = "timing", .type = OPT_U32, \
-				  FIELD(tm.m), .min = lo, .max = hi, .metavar = "N", .help = h }
+/*
+ * The latency model's settings, listed once and expanded twice: for the
+ * zoned namespace ("--t-read", [timing] t_read) and, with a "conv-" prefix,
+ * for the conventional namespace's own model ("--conv-t-read",
+ * [conventional] t_read or conv_t_read).  X(type, name, member, min, max,
+ * metavar, help).
+ */
+#define TIMING_SETTINGS(X) \
+	X(OPT_NSEC, "overhead", overhead, 0, TIME_MAX, "TIME", \
+	  "controller time added to every command") \
+	X(OPT_NSEC, "lat-read", lat_read, 0, TIME_MAX, "TIME", "fixed model: read latency") \
+	X(OPT_NSEC, "lat-write", lat_write, 0, TIME_MAX, "TIME", "fixed model: write latency") \
+	X(OPT_NSEC, "lat-append", lat_append, 0, TIME_MAX, "TIME", \
+	  "fixed model: zone append latency") \
+	X(OPT_NSEC, "lat-flush", lat_flush, 0, TIME_MAX, "TIME", "fixed model: flush latency") \
+	X(OPT_NSEC, "lat-zone", lat_zone, 0, TIME_MAX, "TIME", \
+	  "fixed model: zone open/close latency") \
+	X(OPT_NSEC, "lat-reset", lat_reset, 0, TIME_MAX, "TIME", "fixed model: zone reset latency") \
+	X(OPT_NSEC, "lat-finish", lat_finish, 0, TIME_MAX, "TIME", \
+	  "fixed model: zone finish latency") \
+	X(OPT_SIZE, "bandwidth", bandwidth, 0, 1024 * SZ_G, "SIZE", \
+	  "fixed model: data bandwidth cap in bytes/s; 0: none") \
+	X(OPT_U32, "channels", channels, 1, 64, "N", "nand: channels") \
+	X(OPT_U32, "dies", dies, 1, 64, "N", "nand: dies (LUNs) per channel") \
+	X(OPT_U32, "planes", planes, 1, 16, "N", \
+	  "nand: planes per die (a program or erase covers all)") \
+	X(OPT_SIZE, "page-size", page_size, 512, 1 * SZ_M, "SIZE", "nand: page size per plane") \
+	X(OPT_SIZE, "block-size", block_size, 4 * SZ_K, 4 * SZ_G, "SIZE", \
+	  "nand: erase block size per plane") \
+	X(OPT_NSEC, "t-read", t_read, 0, TIME_MAX, "TIME", "nand: page read time (tR)") \
+	X(OPT_NSEC, "t-prog", t_prog, 0, TIME_MAX, "TIME", "nand: page program time (tPROG)") \
+	X(OPT_NSEC, "t-erase", t_erase, 0, TIME_MAX, "TIME", "nand: block erase time (tBERS)") \
+	X(OPT_SIZE, "channel-bw", channel_bw, SZ_M, 1024 * SZ_G, "SIZE", \
+	  "nand: transfer rate per channel, bytes/s") \
+	X(OPT_U32, "zone-dies", zone_dies, 0, 4096, "N", \
+	  "nand: dies a zone is striped over; 0: all") \
+	X(OPT_SIZE, "write-buffer", write_buffer, 0, 64 * SZ_G, "SIZE", \
+	  "nand: write buffer that completes writes early and drains to NAND; 0: none") \
+	X(OPT_NSEC, "append-time", append_time, 0, TIME_MAX, "TIME", \
+	  "nand: Zone Append engine time per command (caps append IOPS)")
+
+#define TM_OPT(ty, n, m, lo, hi, mv, h) \
+	{ .name = n, .section = "timing", .type = ty, FIELD(tm.m), .min = lo, \
+	  .max = hi, .metavar = mv, .help = h },
+#define CONV_TM_OPT(ty, n, m, lo, hi, mv, h) \
+	{ .name = "conv-" n, .section = "conventional", .type = ty, FIELD(conv_tm.m), \
+	  .min = lo, .max = hi, .metavar = mv, .help = h, .brief = true },
 
 static const struct opt_desc options[] = {
 	{ .name = "config", .short_name = 'c', .type = OPT_CONFIG,
@@ -241,30 +290,22 @@ static const struct opt_desc options[] = {
 	  FIELD(tm.profile), .names = profile_names,
 	  .nr_names = ARRAY_SIZE(profile_names), .metavar = "NAME",
 	  .help = "device profile: zn540, small-zone, femu (geometry + nand timing); later options override it" },
-	TM_NSEC("overhead", overhead, "controller time added to every command"),
-	TM_NSEC("lat-read", lat_read, "fixed model: read latency"),
-	TM_NSEC("lat-write", lat_write, "fixed model: write latency"),
-	TM_NSEC("lat-append", lat_append, "fixed model: zone append latency"),
-	TM_NSEC("lat-flush", lat_flush, "fixed model: flush latency"),
-	TM_NSEC("lat-zone", lat_zone, "fixed model: zone open/close latency"),
-	TM_NSEC("lat-reset", lat_reset, "fixed model: zone reset latency"),
-	TM_NSEC("lat-finish", lat_finish, "fixed model: zone finish latency"),
-	TM_SIZE("bandwidth", bandwidth, 0, 1024 * SZ_G,
-		"fixed model: data bandwidth cap in bytes/s; 0: none"),
-	TM_U32("channels", channels, 1, 64, "nand: channels"),
-	TM_U32("dies", dies, 1, 64, "nand: dies (LUNs) per channel"),
-	TM_U32("planes", planes, 1, 16, "nand: planes per die (a program or erase covers all)"),
-	TM_SIZE("page-size", page_size, 512, 1 * SZ_M, "nand: page size per plane"),
-	TM_SIZE("block-size", block_size, 4 * SZ_K, 4 * SZ_G, "nand: erase block size per plane"),
-	TM_NSEC("t-read", t_read, "nand: page read time (tR)"),
-	TM_NSEC("t-prog", t_prog, "nand: page program time (tPROG)"),
-	TM_NSEC("t-erase", t_erase, "nand: block erase time (tBERS)"),
-	TM_SIZE("channel-bw", channel_bw, SZ_M, 1024 * SZ_G, "nand: transfer rate per channel, bytes/s"),
-	TM_U32("zone-dies", zone_dies, 0, 4096, "nand: dies a zone is striped over; 0: all"),
-	TM_SIZE("write-buffer", write_buffer, 0, 64 * SZ_G,
-		"nand: write buffer that completes writes early and drains to NAND; 0: none"),
-	TM_NSEC("append-time", append_time, "nand: Zone Append engine time per command (caps append IOPS)"),
-	TM_NSEC("spin", spin, "reactor: busy-wait this long before a deadline instead of sleeping"),
+	TIMING_SETTINGS(TM_OPT)
+	{ .name = "spin", .section = "timing", .type = OPT_NSEC, FIELD(tm.spin),
+	  .max = TIME_MAX, .metavar = "TIME",
+	  .help = "reactor: busy-wait this long before a deadline instead of sleeping" },
+	{ .name = "conv-timing", .section = "conventional", .type = OPT_ENUM,
+	  FIELD(conv_timing), .names = conv_timing_names,
+	  .nr_names = ARRAY_SIZE(conv_timing_names), .metavar = "MODEL",
+	  .help = "conventional namespace's model: shared (the zoned one's, one device), "
+		  "or a model of its own: none, fixed, nand, set by --conv-profile and "
+		  "--conv-OPTION for every timing OPTION above (--conv-lat-read 90us)" },
+	{ .name = "conv-profile", .section = "conventional", .type = OPT_PROFILE,
+	  FIELD(conv_tm.profile), .names = profile_names,
+	  .nr_names = ARRAY_SIZE(profile_names), .metavar = "NAME",
+	  .help = "conventional namespace's own model from a profile's timing (not its geometry); "
+		  "the other --conv-* options override it, wherever it stands" },
+	TIMING_SETTINGS(CONV_TM_OPT)
 	{ .name = "verbose", .short_name = 'v', .section = "runtime",
 	  .type = OPT_VERBOSE, FIELD(verbose), .max = VERBOSE_MAX,
 	  .help = "more log output, repeatable (the file takes a level, 0..9)" },
@@ -575,6 +616,8 @@ static int parse_nsec(const char *s, uint64_t *out)
 }
 
 static void profile_apply(struct znst_config *cfg, enum znst_profile p);
+static void conv_profile_apply(struct znst_config *cfg, enum znst_profile p);
+static bool is_conv_profile(const struct opt_desc *d);
 
 /* Range, power-of-two and choice checks shared by set and validate. */
 static int check_num(const struct opt_desc *d, uint64_t v, char *err,
@@ -779,7 +822,9 @@ static int opt_apply(struct znst_config *cfg, const struct opt_desc *d,
 	case OPT_PROFILE:
 		for (size_t i = 0; i < d->nr_names; i++) {
 			if (d->names[i] && !strcasecmp(value, d->names[i])) {
-				if (d->type == OPT_PROFILE)
+				if (is_conv_profile(d))
+					conv_profile_apply(cfg, (enum znst_profile)i);
+				else if (d->type == OPT_PROFILE)
 					profile_apply(cfg, (enum znst_profile)i);
 				else
 					field_set(cfg, d, i);
@@ -850,6 +895,8 @@ void znst_config_defaults(struct znst_config *cfg)
 			.spin = 20 * US,
 		},
 	};
+	/* a model of its own starts from the same figures */
+	cfg->conv_tm = cfg->tm;
 	/* Parsed, so the header's macro stays the single definition. */
 	if (parse_listen(ZNST_DEFAULT_LISTEN, cfg->listen_addr,
 			 &cfg->listen_port, NULL, 0))
@@ -866,23 +913,14 @@ void znst_config_defaults(struct znst_config *cfg)
  * tPROG; 11 us overhead + 57 us tR + 4 KiB at 800 MB/s = 73 us; 1 s /
  * 132K = 7.58 us per append.
  */
-static void profile_apply(struct znst_config *cfg, enum znst_profile p)
+/* A profile's timing settings into @t (its spin kept): the model it runs. */
+static enum znst_timing_kind profile_timing(enum znst_profile p, struct znst_timing_conf *t)
 {
-	struct znst_timing_conf *t = &cfg->tm;
-
-	t->profile = p;
 	switch (p) {
 	case ZNST_PROFILE_NONE:
-		cfg->timing = ZNST_TIMING_NONE;
-		return;
+		t->profile = p;
+		return ZNST_TIMING_NONE;
 	case ZNST_PROFILE_ZN540:
-		cfg->timing = ZNST_TIMING_NAND;
-		cfg->lba_size = 4096;
-		cfg->zoned.nr_zones = 32;
-		cfg->zoned.zone_size = 2 * SZ_G;
-		cfg->zoned.zone_cap = 1077 * SZ_M;
-		cfg->zoned.max_open = 14;
-		cfg->zoned.max_active = 14;
 		*t = (struct znst_timing_conf){
 			.profile = p, .overhead = 11 * US,
 			.channels = 8, .dies = 4, .planes = 4,
@@ -892,15 +930,8 @@ static void profile_apply(struct znst_config *cfg, enum znst_profile p)
 			.write_buffer = 32 * SZ_M, .append_time = 7576,
 			.spin = t->spin,
 		};
-		return;
+		return ZNST_TIMING_NAND;
 	case ZNST_PROFILE_SMALL_ZONE:
-		cfg->timing = ZNST_TIMING_NAND;
-		cfg->lba_size = 4096;
-		cfg->zoned.nr_zones = 512;
-		cfg->zoned.zone_size = 128 * SZ_M;
-		cfg->zoned.zone_cap = 96 * SZ_M;
-		cfg->zoned.max_open = 256;
-		cfg->zoned.max_active = 256;
 		*t = (struct znst_timing_conf){
 			.profile = p, .overhead = 8 * US,
 			.channels = 8, .dies = 8, .planes = 2,
@@ -909,10 +940,8 @@ static void profile_apply(struct znst_config *cfg, enum znst_profile p)
 			.channel_bw = 800 * SZ_M, .zone_dies = 2,
 			.write_buffer = 4 * SZ_M, .spin = t->spin,
 		};
-		return;
+		return ZNST_TIMING_NAND;
 	case ZNST_PROFILE_FEMU:
-		cfg->timing = ZNST_TIMING_NAND;
-		cfg->zoned.zone_cap = cfg->zoned.zone_size;
 		*t = (struct znst_timing_conf){
 			.profile = p,
 			.channels = 8, .dies = 8, .planes = 1,
@@ -921,8 +950,50 @@ static void profile_apply(struct znst_config *cfg, enum znst_profile p)
 			/* FEMU's channel transfer time defaults to 0 */
 			.channel_bw = 1024 * SZ_G, .spin = t->spin,
 		};
+		return ZNST_TIMING_NAND;
+	}
+	return ZNST_TIMING_NONE;
+}
+
+static void profile_apply(struct znst_config *cfg, enum znst_profile p)
+{
+	cfg->timing = profile_timing(p, &cfg->tm);
+	switch (p) {
+	case ZNST_PROFILE_NONE:
+		return;
+	case ZNST_PROFILE_ZN540:
+		cfg->lba_size = 4096;
+		cfg->zoned.nr_zones = 32;
+		cfg->zoned.zone_size = 2 * SZ_G;
+		cfg->zoned.zone_cap = 1077 * SZ_M;
+		cfg->zoned.max_open = 14;
+		cfg->zoned.max_active = 14;
+		return;
+	case ZNST_PROFILE_SMALL_ZONE:
+		cfg->lba_size = 4096;
+		cfg->zoned.nr_zones = 512;
+		cfg->zoned.zone_size = 128 * SZ_M;
+		cfg->zoned.zone_cap = 96 * SZ_M;
+		cfg->zoned.max_open = 256;
+		cfg->zoned.max_active = 256;
+		return;
+	case ZNST_PROFILE_FEMU:
+		cfg->zoned.zone_cap = cfg->zoned.zone_size;
 		return;
 	}
+}
+
+/* --conv-profile: the conventional namespace's own model, timing only. */
+static void conv_profile_apply(struct znst_config *cfg, enum znst_profile p)
+{
+	cfg->conv_timing = profile_timing(p, &cfg->conv_tm) == ZNST_TIMING_NAND ?
+			   ZNST_CONV_TIMING_NAND : ZNST_CONV_TIMING_NONE;
+}
+
+static bool is_conv_profile(const struct opt_desc *d)
+{
+	return d->type == OPT_PROFILE &&
+	       d->offset == offsetof(struct znst_config, conv_tm.profile);
 }
 
 int znst_config_set(struct znst_config *cfg, const char *name,
@@ -984,11 +1055,26 @@ static char *file_read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* In [conventional], "t_read" is --conv-t-read ("conv_t_read" works too). */
+static const struct opt_desc *conv_key_lookup(const char *section, const char *name)
+{
+	char conv[64];
+
+	if (!strcasecmp(section, "conventional") &&
+	    (size_t)snprintf(conv, sizeof(conv), "conv-%s", name) < sizeof(conv)) {
+		const struct opt_desc *d = opt_lookup(conv);
+
+		if (d)
+			return d;
+	}
+	return opt_lookup(name);
+}
+
 static int file_handle(void *user, const char *section, const char *name,
 		       const char *value)
 {
 	struct file_ctx *ctx = user;
-	const struct opt_desc *d = opt_lookup(name);
+	const struct opt_desc *d = conv_key_lookup(section, name);
 	/* Command-line-only options have no home section: unknown in files. */
 	const char *home = d ? d->section : NULL;
 	char why[MSG_MAX - 64];
@@ -1071,6 +1157,36 @@ int znst_config_load_file(struct znst_config *cfg, const char *path,
 
 /* ------------------------------------------------------------------ */
 /* Validation */
+
+/* A nand model's settings; @pfx names the options ("conv-"), @model the
+ * option that chose the model. */
+static int validate_nand(const struct znst_timing_conf *t, const char *pfx,
+			 const char *model, char *err, size_t errlen)
+{
+	char a[24], b[24];
+
+	if (t->page_size & (t->page_size - 1)) {
+		errf(err, errlen, "--%spage-size: %s is not a power of two", pfx,
+		     fmt_size(t->page_size, a));
+		return -EINVAL;
+	}
+	if (t->block_size % t->page_size) {
+		errf(err, errlen, "--%sblock-size: %s is not a multiple of --%spage-size %s",
+		     pfx, fmt_size(t->block_size, a), pfx, fmt_size(t->page_size, b));
+		return -EINVAL;
+	}
+	if (t->zone_dies > t->channels * t->dies) {
+		errf(err, errlen, "--%szone-dies: %u is more than --%schannels x --%sdies (%u)",
+		     pfx, t->zone_dies, pfx, pfx, t->channels * t->dies);
+		return -EINVAL;
+	}
+	if (!t->t_read || !t->t_prog || !t->t_erase) {
+		errf(err, errlen, "%s nand: %st-read, %st-prog and %st-erase must be non-zero",
+		     model, pfx, pfx, pfx);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /* The optional ZNS features (ZDES, ZRWA, start-up zone states). */
 static int validate_zns_features(const struct znst_config *cfg, char *err,
@@ -1172,29 +1288,22 @@ int znst_config_validate(const struct znst_config *cfg, char *err,
 		     (unsigned int)cfg->timing);
 		return -EINVAL;
 	}
-	if (cfg->timing == ZNST_TIMING_NAND) {
-		const struct znst_timing_conf *t = &cfg->tm;
-
-		if (t->page_size & (t->page_size - 1)) {
-			errf(err, errlen, "--page-size: %s is not a power of two",
-			     fmt_size(t->page_size, a));
-			return -EINVAL;
-		}
-		if (t->block_size % t->page_size) {
-			errf(err, errlen, "--block-size: %s is not a multiple of --page-size %s",
-			     fmt_size(t->block_size, a), fmt_size(t->page_size, b));
-			return -EINVAL;
-		}
-		if (t->zone_dies > t->channels * t->dies) {
-			errf(err, errlen, "--zone-dies: %u is more than --channels x --dies (%u)",
-			     t->zone_dies, t->channels * t->dies);
-			return -EINVAL;
-		}
-		if (!t->t_read || !t->t_prog || !t->t_erase) {
-			errf(err, errlen, "--timing nand: t-read, t-prog and t-erase must be non-zero");
-			return -EINVAL;
-		}
+	if (cfg->timing == ZNST_TIMING_NAND &&
+	    validate_nand(&cfg->tm, "", "--timing", err, errlen))
+		return -EINVAL;
+	if (cfg->conv_timing >= ARRAY_SIZE(conv_timing_names)) {
+		errf(err, errlen, "--conv-timing: unknown model %u",
+		     (unsigned int)cfg->conv_timing);
+		return -EINVAL;
 	}
+	if (cfg->conv_timing != ZNST_CONV_TIMING_SHARED && !cfg->conv_size) {
+		errf(err, errlen, "--conv-timing %s: there is no conventional namespace "
+		     "(--conv-size 0)", conv_timing_names[cfg->conv_timing]);
+		return -EINVAL;
+	}
+	if (cfg->conv_timing == ZNST_CONV_TIMING_NAND &&
+	    validate_nand(&cfg->conv_tm, "conv-", "--conv-timing", err, errlen))
+		return -EINVAL;
 
 	if (!z->nr_zones && !cfg->conv_size) {
 		errf(err, errlen,
@@ -1312,6 +1421,8 @@ static void print_usage(FILE *out)
 		const struct opt_desc *d = &options[i];
 		bool arg = d->metavar && d->type != OPT_VERBOSE;
 
+		if (d->brief)
+			continue;
 		snprintf(left, sizeof(left), "%c%c%c --%s%s%s",
 			 d->short_name ? '-' : ' ',
 			 d->short_name ? d->short_name : ' ',
@@ -1369,8 +1480,9 @@ enum znst_cli_result znst_config_from_args(struct znst_config *cfg, int argc,
 	char shortopts[2 + 2 * ARRAY_SIZE(options) + 1];
 	char *sp = shortopts;
 	const char *config_path = NULL;
-	const char *profile_arg = NULL;
-	const struct opt_desc *profile_desc = NULL;
+	/* --profile and --conv-profile */
+	const char *profile_arg[2] = { NULL, NULL };
+	const struct opt_desc *profile_desc[2] = { NULL, NULL };
 	enum znst_cli_result res = ZNST_CLI_ERROR;
 	char why[MSG_MAX];
 	int saved_opterr = opterr;
@@ -1431,8 +1543,8 @@ enum znst_cli_result znst_config_from_args(struct znst_config *cfg, int argc,
 			config_path = optarg;
 			break;
 		case OPT_PROFILE:
-			profile_arg = optarg;
-			profile_desc = d;
+			profile_arg[is_conv_profile(d)] = optarg;
+			profile_desc[is_conv_profile(d)] = d;
 			break;
 		default:
 			break;
@@ -1446,9 +1558,12 @@ enum znst_cli_result znst_config_from_args(struct znst_config *cfg, int argc,
 	znst_config_defaults(cfg);
 	/* A profile is a starting point: the file and every other option
 	 * override it, wherever --profile appears. */
-	if (profile_arg && opt_apply(cfg, profile_desc, profile_arg, why, sizeof(why))) {
-		errf(err, errlen, "--profile: %s", why);
-		goto out;
+	for (int i = 0; i < 2; i++) {
+		if (profile_arg[i] &&
+		    opt_apply(cfg, profile_desc[i], profile_arg[i], why, sizeof(why))) {
+			errf(err, errlen, "--%s: %s", profile_desc[i]->name, why);
+			goto out;
+		}
 	}
 	if (config_path && znst_config_load_file(cfg, config_path, err, errlen))
 		goto out;
@@ -1529,7 +1644,7 @@ void znst_config_describe(const struct znst_config *cfg, char *buf,
 			  size_t len)
 {
 	const struct znst_zoned_conf *z = &cfg->zoned;
-	char listen[ZNST_ADDR_MAX + 16], zoned[160], conv[32];
+	char listen[ZNST_ADDR_MAX + 16], zoned[160], conv[32], conv_desc[56];
 	char a[24], b[24], c[24], d[24], e[24];
 
 	fmt_listen(cfg->listen_addr, cfg->listen_port, listen, sizeof(listen));
@@ -1552,10 +1667,16 @@ void znst_config_describe(const struct znst_config *cfg, char *buf,
 		snprintf(conv, sizeof(conv), "%s", fmt_size(cfg->conv_size, d));
 	else
 		snprintf(conv, sizeof(conv), "none");
+	if (cfg->conv_size && cfg->conv_timing != ZNST_CONV_TIMING_SHARED &&
+	    cfg->conv_timing < ARRAY_SIZE(conv_timing_names))
+		snprintf(conv_desc, sizeof(conv_desc), "%s (timing %s)", conv,
+			 conv_timing_names[cfg->conv_timing]);
+	else
+		snprintf(conv_desc, sizeof(conv_desc), "%s", conv);
 
 	snprintf(buf, len,
 		 "listen %s, nqn %s, lba %u; zoned: %s; conventional: %s; mdts %s, %u queues x %u, %u reactor%s, timing %s, verbose %d",
-		 listen, cfg->nqn, cfg->lba_size, zoned, conv,
+		 listen, cfg->nqn, cfg->lba_size, zoned, conv_desc,
 		 fmt_size(cfg->mdts, e), cfg->max_queues, cfg->queue_depth,
 		 cfg->reactors, cfg->reactors == 1 ? "" : "s",
 		 cfg->timing < ARRAY_SIZE(timing_names) ?
@@ -1564,15 +1685,11 @@ void znst_config_describe(const struct znst_config *cfg, char *buf,
 	describe_features(cfg, buf, len);
 }
 
-void znst_config_timing_params(const struct znst_config *cfg,
-			       struct timing_params *p)
+static void timing_params_of(const struct znst_config *cfg, enum timing_model_kind kind,
+			     const struct znst_timing_conf *t, struct timing_params *p)
 {
-	const struct znst_timing_conf *t = &cfg->tm;
-
 	*p = (struct timing_params){
-		.kind = cfg->timing == ZNST_TIMING_NAND ? TIMING_MODEL_NAND :
-			cfg->timing == ZNST_TIMING_FIXED ? TIMING_MODEL_FIXED :
-			TIMING_MODEL_NONE,
+		.kind = kind,
 		.overhead_ns = t->overhead,
 		.bandwidth = t->bandwidth,
 		.nand = {
@@ -1597,4 +1714,23 @@ void znst_config_timing_params(const struct znst_config *cfg,
 	p->lat_ns[TIMING_OP_ZONE_OTHER] = t->lat_zone;
 	p->lat_ns[TIMING_OP_ZONE_RESET] = t->lat_reset;
 	p->lat_ns[TIMING_OP_ZONE_FINISH] = t->lat_finish;
+}
+
+void znst_config_timing_params(const struct znst_config *cfg,
+			       struct timing_params *p)
+{
+	timing_params_of(cfg, cfg->timing == ZNST_TIMING_NAND ? TIMING_MODEL_NAND :
+			 cfg->timing == ZNST_TIMING_FIXED ? TIMING_MODEL_FIXED :
+			 TIMING_MODEL_NONE, &cfg->tm, p);
+}
+
+bool znst_config_conv_timing_params(const struct znst_config *cfg,
+				    struct timing_params *p)
+{
+	if (cfg->conv_timing == ZNST_CONV_TIMING_SHARED)
+		return false;
+	timing_params_of(cfg, cfg->conv_timing == ZNST_CONV_TIMING_NAND ? TIMING_MODEL_NAND :
+			 cfg->conv_timing == ZNST_CONV_TIMING_FIXED ? TIMING_MODEL_FIXED :
+			 TIMING_MODEL_NONE, &cfg->conv_tm, p);
+	return true;
 }

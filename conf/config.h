@@ -27,6 +27,19 @@ enum znst_timing_kind {
 	ZNST_TIMING_NAND,
 };
 
+/*
+ * The conventional namespace's latency model (--conv-timing).  shared, the
+ * default: its commands go through the zoned namespace's model, one device
+ * whose dies both namespaces occupy.  The others give it a model of its
+ * own, set by the --conv-* timing options ([conventional] in the file).
+ */
+enum znst_conv_timing {
+	ZNST_CONV_TIMING_SHARED = 0,
+	ZNST_CONV_TIMING_NONE,
+	ZNST_CONV_TIMING_FIXED,
+	ZNST_CONV_TIMING_NAND,
+};
+
 /* What a zone reset does with the zone's memory (--reset-pages). */
 enum znst_reset_pages {
 	ZNST_RESET_LAZY = 0,	/* kept for the next writes until memory is short */
@@ -109,8 +122,10 @@ struct znst_config {
 	uint64_t kato_min, kato_max;	/* ns; KATO is clamped into them */
 	/* optional NVM commands, 0: off */
 	uint32_t cmd_copy, cmd_compare, cmd_verify, cmd_dsm;
-	enum znst_timing_kind timing;
+	enum znst_timing_kind timing;	/* the zoned namespace's model */
 	struct znst_timing_conf tm;
+	uint32_t conv_timing;		/* enum znst_conv_timing */
+	struct znst_timing_conf conv_tm;	/* its own model's settings */
 	int verbose;
 };
 
@@ -156,9 +171,14 @@ enum znst_cli_result znst_config_from_args(struct znst_config *cfg, int argc,
 
 struct timing_params;
 /* The latency model's parameters (timing/timing.h) this configuration
- * asks for: one mapping, for the daemon and the benchmark alike. */
+ * asks for: one mapping, for the daemon and the benchmark alike.  This one
+ * is the zoned namespace's (and the conventional one's when shared). */
 void znst_config_timing_params(const struct znst_config *cfg,
 			       struct timing_params *p);
+/* The conventional namespace's own model: false when it shares the zoned
+ * namespace's (--conv-timing shared), and @p is left alone. */
+bool znst_config_conv_timing_params(const struct znst_config *cfg,
+				    struct timing_params *p);
 
 /* Human-readable one-paragraph summary, for the start-up log. */
 void znst_config_describe(const struct znst_config *cfg, char *buf,

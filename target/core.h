@@ -47,7 +47,7 @@ struct znst_ns {
 	uint8_t			nguid[16];
 	struct zns_ns		zoned;		/* csi == ZNS */
 	struct znst_store	store;		/* csi == NVM */
-	struct timing_model	*timing;	/* the device's, shared by its namespaces */
+	struct timing_model	*timing;	/* the subsystem's, or conv_timing */
 	/* csi == ZNS: controller that last opened or wrote each zone, so a
 	 * torn-down controller's opened zones can be closed (0: none) */
 	_Atomic uint16_t	*zone_owner;
@@ -75,6 +75,8 @@ struct znst_subsys {
 	uint16_t		next_cntlid;
 	uint64_t		genctr;
 	struct timing_model	timing;		/* one device: namespaces share dies */
+	/* the conventional namespace's own (--conv-timing), else unused */
+	struct timing_model	conv_timing;
 };
 
 static inline struct znst_ns *subsys_ns(struct znst_subsys *s, uint32_t nsid)

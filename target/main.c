@@ -167,7 +167,8 @@ int main(int argc, char **argv)
 		pthread_join(d->reactors[i].thread, NULL);
 	}
 	prefault_stop(&d->prefault);
-	if (d->nvm.timing.p.kind != TIMING_MODEL_NONE)
+	if (d->nvm.timing.p.kind != TIMING_MODEL_NONE ||
+	    d->nvm.conv_timing.p.kind != TIMING_MODEL_NONE)
 		daemon_report_lateness(d);
 	for (unsigned i = 0; i < d->nr_reactors; i++)
 		reactor_fini(&d->reactors[i]);

@@ -114,7 +114,7 @@ static int ns_add_conv(struct znst_subsys *s, const struct znst_config *cfg)
 	ns->lba_shift = (uint32_t)__builtin_ctz(cfg->lba_size);
 	ns->nsze = cfg->conv_size >> ns->lba_shift;
 	ns->nsid = s->nr_ns + 1;
-	ns->timing = &s->timing;
+	ns->timing = cfg->conv_timing == ZNST_CONV_TIMING_SHARED ? &s->timing : &s->conv_timing;
 	ns_ids(ns, s->nqn);
 	s->ns[s->nr_ns++] = ns;
 	return 0;
@@ -131,6 +131,7 @@ static int subsys_init_common(struct znst_subsys *s, struct znst_daemon *d,
 	s->next_cntlid = 1;
 	s->genctr = 1;
 	timing_model_init_none(&s->timing);
+	timing_model_init_none(&s->conv_timing);
 	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
 	derive_id(nqn, 0, "serial", h);
 	snprintf(s->serial, sizeof(s->serial), "ZNST%02X%02X%02X%02X%02X%02X%02X%02X",
@@ -138,13 +139,18 @@ static int subsys_init_common(struct znst_subsys *s, struct znst_daemon *d,
 	return -pthread_mutex_init(&s->lock, NULL);
 }
 
-/* The device's latency model from the configuration (timing/timing.h). */
+/* The device's latency model from the configuration (timing/timing.h),
+ * and the conventional namespace's when it has one of its own. */
 static int timing_init(struct znst_subsys *s, const struct znst_config *cfg)
 {
 	struct timing_params p;
+	int ret;
 
 	znst_config_timing_params(cfg, &p);
-	return timing_model_init(&s->timing, &p);
+	ret = timing_model_init(&s->timing, &p);
+	if (!ret && znst_config_conv_timing_params(cfg, &p))
+		ret = timing_model_init(&s->conv_timing, &p);
+	return ret;
 }
 
 int subsys_init_nvm(struct znst_subsys *s, struct znst_daemon *d)
@@ -189,6 +195,7 @@ void subsys_fini(struct znst_subsys *s)
 		s->ctrls[i] = NULL;
 	}
 	timing_model_fini(&s->timing);
+	timing_model_fini(&s->conv_timing);
 	pthread_mutex_destroy(&s->lock);
 }
 
