@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "timing/timing.h"
 #include "tests/unit/tap.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -930,6 +931,25 @@ static void test_defaults_and_describe(struct tap *t)
 	tap_result(t, strstr(buf, "listen [::1]:4420") &&
 		      strstr(buf, "zoned: none"),
 		   "describe v6, no zones: %s", buf);
+
+	{
+		struct timing_params p;
+		bool shared;
+
+		znst_config_defaults(&cfg);
+		shared = !znst_config_conv_timing_params(&cfg, &p);
+		cfg.conv_timing = ZNST_CONV_TIMING_FIXED;
+		cfg.conv_tm.lat_read = 90000;
+		cfg.conv_tm.lat_reset = 7;	/* no zones there, but kept */
+		znst_config_describe(&cfg, buf, sizeof(buf));
+		tap_result(t, shared && znst_config_conv_timing_params(&cfg, &p) &&
+			      p.kind == TIMING_MODEL_FIXED && p.lat_ns[TIMING_OP_READ] == 90000 &&
+			      p.lat_ns[TIMING_OP_ZONE_RESET] == 7 &&
+			      strstr(buf, "conventional: 1G (timing fixed);") &&
+			      strstr(buf, "timing none,"),
+			   "conv timing: params only when not shared, and the summary names it: %s",
+			   buf);
+	}
 
 	/* validate() also guards fields set without the parsers. */
 	znst_config_defaults(&cfg);
