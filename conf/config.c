@@ -912,75 +912,76 @@ void znst_config_defaults(struct znst_config *cfg)
  * IOPS.  Derivation: 32 dies x 64 KiB program unit / 1.2 GB/s = 1.75 ms
  * tPROG; 11 us overhead + 57 us tR + 4 KiB at 800 MB/s = 73 us; 1 s /
  * 132K = 7.58 us per append.
+ *
+ * Each profile but none runs the nand model with .tm (the configured spin
+ * kept).  Its geometry applies to the zoned namespace only, where
+ * nr_zones is set; FEMU keeps the configured zones, capacity = size.
  */
-/* A profile's timing settings into @t (its spin kept): the model it runs. */
-static enum znst_timing_kind profile_timing(enum znst_profile p, struct znst_timing_conf *t)
-{
-	switch (p) {
-	case ZNST_PROFILE_NONE:
-		t->profile = p;
-		return ZNST_TIMING_NONE;
-	case ZNST_PROFILE_ZN540:
-		*t = (struct znst_timing_conf){
-			.profile = p, .overhead = 11 * US,
+static const struct {
+	struct znst_timing_conf tm;
+	uint32_t lba_size, nr_zones, max_open, max_active;
+	uint64_t zone_size, zone_cap;
+	bool cap_is_size;
+} profiles[] = {
+	[ZNST_PROFILE_ZN540] = {
+		.tm = { .overhead = 11 * US,
 			.channels = 8, .dies = 4, .planes = 4,
 			.page_size = 16 * SZ_K, .block_size = 16 * SZ_M,
 			.t_read = 57 * US, .t_prog = 1748 * US, .t_erase = 3 * MS,
 			.channel_bw = 800 * SZ_M, .zone_dies = 0,
-			.write_buffer = 32 * SZ_M, .append_time = 7576,
-			.spin = t->spin,
-		};
-		return ZNST_TIMING_NAND;
-	case ZNST_PROFILE_SMALL_ZONE:
-		*t = (struct znst_timing_conf){
-			.profile = p, .overhead = 8 * US,
+			.write_buffer = 32 * SZ_M, .append_time = 7576 },
+		.lba_size = 4096, .nr_zones = 32, .max_open = 14, .max_active = 14,
+		.zone_size = 2 * SZ_G, .zone_cap = 1077 * SZ_M,
+	},
+	[ZNST_PROFILE_SMALL_ZONE] = {
+		.tm = { .overhead = 8 * US,
 			.channels = 8, .dies = 8, .planes = 2,
 			.page_size = 16 * SZ_K, .block_size = 24 * SZ_M,
 			.t_read = 60 * US, .t_prog = 1500 * US, .t_erase = 3500 * US,
 			.channel_bw = 800 * SZ_M, .zone_dies = 2,
-			.write_buffer = 4 * SZ_M, .spin = t->spin,
-		};
-		return ZNST_TIMING_NAND;
-	case ZNST_PROFILE_FEMU:
-		*t = (struct znst_timing_conf){
-			.profile = p,
-			.channels = 8, .dies = 8, .planes = 1,
+			.write_buffer = 4 * SZ_M },
+		.lba_size = 4096, .nr_zones = 512, .max_open = 256, .max_active = 256,
+		.zone_size = 128 * SZ_M, .zone_cap = 96 * SZ_M,
+	},
+	[ZNST_PROFILE_FEMU] = {
+		.tm = { .channels = 8, .dies = 8, .planes = 1,
 			.page_size = 4 * SZ_K, .block_size = 1 * SZ_M,
 			.t_read = 40 * US, .t_prog = 200 * US, .t_erase = 2 * MS,
 			/* FEMU's channel transfer time defaults to 0 */
-			.channel_bw = 1024 * SZ_G, .spin = t->spin,
-		};
-		return ZNST_TIMING_NAND;
-	}
-	return ZNST_TIMING_NONE;
+			.channel_bw = 1024 * SZ_G },
+		.cap_is_size = true,
+	},
+};
+
+/* A profile's timing settings into @t (its spin kept): the model it runs. */
+static enum znst_timing_kind profile_timing(enum znst_profile p, struct znst_timing_conf *t)
+{
+	uint64_t spin = t->spin;
+
+	t->profile = p;
+	if (p == ZNST_PROFILE_NONE || p >= ARRAY_SIZE(profiles))
+		return ZNST_TIMING_NONE;
+	*t = profiles[p].tm;
+	t->profile = p;
+	t->spin = spin;
+	return ZNST_TIMING_NAND;
 }
 
 static void profile_apply(struct znst_config *cfg, enum znst_profile p)
 {
 	cfg->timing = profile_timing(p, &cfg->tm);
-	switch (p) {
-	case ZNST_PROFILE_NONE:
+	if (p == ZNST_PROFILE_NONE || p >= ARRAY_SIZE(profiles))
 		return;
-	case ZNST_PROFILE_ZN540:
-		cfg->lba_size = 4096;
-		cfg->zoned.nr_zones = 32;
-		cfg->zoned.zone_size = 2 * SZ_G;
-		cfg->zoned.zone_cap = 1077 * SZ_M;
-		cfg->zoned.max_open = 14;
-		cfg->zoned.max_active = 14;
-		return;
-	case ZNST_PROFILE_SMALL_ZONE:
-		cfg->lba_size = 4096;
-		cfg->zoned.nr_zones = 512;
-		cfg->zoned.zone_size = 128 * SZ_M;
-		cfg->zoned.zone_cap = 96 * SZ_M;
-		cfg->zoned.max_open = 256;
-		cfg->zoned.max_active = 256;
-		return;
-	case ZNST_PROFILE_FEMU:
-		cfg->zoned.zone_cap = cfg->zoned.zone_size;
-		return;
+	if (profiles[p].nr_zones) {
+		cfg->lba_size = profiles[p].lba_size;
+		cfg->zoned.nr_zones = profiles[p].nr_zones;
+		cfg->zoned.zone_size = profiles[p].zone_size;
+		cfg->zoned.zone_cap = profiles[p].zone_cap;
+		cfg->zoned.max_open = profiles[p].max_open;
+		cfg->zoned.max_active = profiles[p].max_active;
 	}
+	if (profiles[p].cap_is_size)
+		cfg->zoned.zone_cap = cfg->zoned.zone_size;
 }
 
 /* --conv-profile: the conventional namespace's own model, timing only. */
