@@ -54,7 +54,6 @@ static void *prefault_main(void *arg)
 				}
 				break;	/* ENOMEM and the like: the write will tell */
 			}
-			pf->done_bytes += n;
 		}
 		pthread_mutex_lock(&pf->lock);
 	}
@@ -101,9 +100,7 @@ void prefault_push(struct znst_prefaulter *pf, void *addr, uint64_t len)
 	if (!len || !atomic_load_explicit(&pf->running, memory_order_relaxed))
 		return;
 	pthread_mutex_lock(&pf->lock);
-	if (pf->nr == ZNST_PREFAULT_QUEUE) {
-		pf->dropped++;
-	} else {
+	if (pf->nr < ZNST_PREFAULT_QUEUE) {	/* else dropped: a hint */
 		pf->q[(pf->head + pf->nr) % ZNST_PREFAULT_QUEUE] =
 			(struct znst_prefault_req){ .addr = addr, .len = len };
 		pf->nr++;

@@ -36,8 +36,6 @@ struct znst_prefaulter {
 	bool			stop;
 	bool			started;	/* thread exists: prefault_stop() joins it */
 	atomic_bool		running;	/* started, and the kernel can do it */
-	/* statistics, for the shutdown line */
-	uint64_t		done_bytes, dropped;
 };
 
 /* Returns 0 or -errno (the daemon runs without it then). */

@@ -404,7 +404,7 @@ static void handle_signal(struct znst_reactor *r, struct io_uring_cqe *cqe)
 		return;
 	}
 	if (r->siginfo.ssi_signo == SIGUSR2) {
-		/* each reactor clears its own counts (late_check) */
+		/* each reactor clears its own counts at the top of its loop */
 		atomic_fetch_add(&d->late_gen, 1);
 		znst_log(d, LOG_DEBUG, "lateness counts start over");
 		return;

@@ -328,13 +328,16 @@ static nvme_status zone_apply(struct zns_ns *ns, struct zns_zone *z,
 	 * zeroes.  A ZRWA may leave holes below data_end, so namespaces with
 	 * ZRWAs zero them the plain way, as does --reset-pages free.
 	 */
-	if (act == ZNS_ACT_RESET && !ns->p.numzrwa && !ns->p.reset_frees)
-		znst_store_release(&ns->store, z->zslba << ns->p.lba_shift,
-				   z->data_end > z->zslba ?
-				   (z->data_end - z->zslba) << ns->p.lba_shift : 0);
-	else if (act == ZNS_ACT_RESET)
-		znst_store_discard(&ns->store, z->zslba << ns->p.lba_shift,
-				   ns->p.zone_size << ns->p.lba_shift);
+	if (act == ZNS_ACT_RESET) {
+		uint64_t off = z->zslba << ns->p.lba_shift;
+
+		if (!ns->p.numzrwa && !ns->p.reset_frees)
+			znst_store_release(&ns->store, off,
+					   (z->data_end - z->zslba) << ns->p.lba_shift);
+		else
+			znst_store_discard(&ns->store, off,
+					   ns->p.zone_size << ns->p.lba_shift);
+	}
 	zone_set_state(ns, z, t->next);
 	return NVME_SC_SUCCESS;
 }

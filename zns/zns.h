@@ -116,7 +116,6 @@ static inline uint64_t zns_nsze(const struct zns_ns *ns)
 /* Write @nlb blocks at @slba (NULL @data: zeroes, i.e. Write Zeroes). */
 nvme_status zns_write(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
 		      const void *data);
-/* Zone Append: @zslba must be a zone start; the LBA used goes to @alba. */
 /*
  * After a write to the zone holding @lba: a byte range of the store worth
  * populating now, so that the writer finds its next pages resident.  A
@@ -127,6 +126,7 @@ nvme_status zns_write(struct zns_ns *ns, uint64_t slba, uint32_t nlb,
  */
 bool zns_prefault_hint(struct zns_ns *ns, uint64_t lba, uint64_t *off,
 		       uint64_t *len);
+/* Zone Append: @zslba must be a zone start; the LBA used goes to @alba. */
 nvme_status zns_append(struct zns_ns *ns, uint64_t zslba, uint32_t nlb,
 		       const void *data, uint64_t *alba);
 /*
