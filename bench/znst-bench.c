@@ -1098,7 +1098,15 @@ int main(int argc, char **argv)
 			settle_ms = (uint32_t)v;
 			break;
 		}
-		case 'D': daemon_pid = (pid_t)strtol(optarg, NULL, 0); break;
+		case 'D': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || v <= 0 || v > INT32_MAX)
+				die("--daemon-pid: '%s' is not a process id", optarg);
+			daemon_pid = (pid_t)v;
+			break;
+		}
 		case 'B': base_port = optarg; break;
 		case 'J':
 			jitter_probe(strtod(optarg, NULL));
@@ -1131,7 +1139,7 @@ int main(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	memset(&base, 0, sizeof(base));
-	b.cold = base.cold = cold;
+	b.cold = cold;	/* b's flag decides for both daemons */
 	b.settle_ms = settle_ms;	/* one pause serves both daemons */
 	b.daemon_pid = daemon_pid;
 	b.poll = base.poll = !sleep_recv;
