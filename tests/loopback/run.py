@@ -276,6 +276,27 @@ def reset_all(q):
     expect_ok(q.zone_mgmt_send(ZNS_NS, 0, n.ZSA_RESET, select_all=True), "select-all reset")
 
 
+def read_back(q, lba, data, what="read back"):
+    """The regular namespace holds @data at @lba."""
+    expect_data(expect_ok(q.read(NVM_NS, lba, len(data) // LBA), "read").data, data, what)
+
+
+def write_read_back(q, lba, data, what="write"):
+    """Write @data at @lba of the regular namespace, then read it back."""
+    expect_ok(q.write(NVM_NS, lba, data), what)
+    read_back(q, lba, data)
+
+
+def h2c_whole(q, lba, data):
+    """A write of @data at @lba whose data the test sends itself: the
+    command, once its R2T came, and the one H2CData PDU that carries it all."""
+    cmd = q.submit_write(NVM_NS, lba, data, incapsule=False, auto_h2c=False)
+    while not cmd.r2ts:
+        q.process_one()
+    return cmd, q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, cmd.r2ts[0][0], 0, len(data)),
+                      data, flags=n.F_LAST)
+
+
 def capsule_burst(q, opc, cid0, count, cdw12, length):
     """@count commands in one send, each with a transport SGL of @length
     bytes: reads that keep the queue busy, or writes whose data never comes."""
@@ -587,8 +608,7 @@ def group_io(ctx):
         r0 = q.stats["r2t"]
         for lba, nb in ((10, 1), (20, 2)):
             data = blocks(nb, lba)
-            expect_ok(q.write(NVM_NS, lba, data), "write %d blocks" % nb)
-            expect_data(expect_ok(q.read(NVM_NS, lba, nb), "read").data, data, "read back")
+            write_read_back(q, lba, data, "write %d blocks" % nb)
         c.soft(q.stats["r2t"] == r0, "in-capsule writes drew %d R2Ts" % (q.stats["r2t"] - r0))
     with tap.case("io: NVM namespace write/read-back via R2T (12 KiB, 64 KiB, 512 KiB = MDTS)") as c:
         for lba, nb in ((100, 3), (200, 16), (1024, 128)):
@@ -605,7 +625,7 @@ def group_io(ctx):
             data = blocks(32, 4242)
             expect_ok(q.write(NVM_NS, 300, data), "128 KiB write in 8 PDUs")
             c.soft(q.stats["h2c_pdus"] - p0 == 8, "%d H2CData PDUs" % (q.stats["h2c_pdus"] - p0))
-            expect_data(expect_ok(q.read(NVM_NS, 300, 32), "read").data, data, "read back")
+            read_back(q, 300, data)
         finally:
             q.h2c_chunk = None
     with tap.case("io: ZNS write/read-back at the write pointer (in-capsule and R2T up to MDTS)") as c:
@@ -1055,12 +1075,7 @@ def group_digests(ctx):
             ctl = ctx.ctrl(hdgst=dg, ddgst=dg)
             q = ctl.io_queue(1)
             data = blocks(128, 777 + dg)
-            cmd = q.submit_write(NVM_NS, 1500, data, incapsule=False, auto_h2c=False)
-            while not cmd.r2ts:
-                q.process_one()
-            ttag = cmd.r2ts[0][0]
-            wire = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, ttag, 0, len(data)), data,
-                         flags=n.F_LAST)
+            cmd, wire = h2c_whole(q, 1500, data)
             rng = random.Random(5 + dg)
             off = 0
             while off < len(wire):
@@ -1069,34 +1084,27 @@ def group_digests(ctx):
                 off += k
                 time.sleep(0.001)
             expect_ok(q.wait(cmd), "trickled write")
-            expect_data(expect_ok(q.read(NVM_NS, 1500, 128), "read").data, data, "read back")
+            read_back(q, 1500, data)
             ctl.close()
     with tap.case("digests: a host gone half-way through a large H2CData costs the daemon nothing") as c:
         for i in range(20):
             ctl = ctx.ctrl()
             q = ctl.io_queue(1)
-            data = blocks(128, 900 + i)
-            cmd = q.submit_write(NVM_NS, 2500, data, incapsule=False, auto_h2c=False)
-            while not cmd.r2ts:
-                q.process_one()
-            wire = q.pdu(n.H2C_DATA, n.h2c_specific(cmd.cid, cmd.r2ts[0][0], 0, len(data)),
-                         data, flags=n.F_LAST)
+            _, wire = h2c_whole(q, 2500, blocks(128, 900 + i))
             q.send_raw(wire[:24 + 4096 * (i + 1)])
             time.sleep(0.002)
             ctl.close()
         ctl = ctx.ctrl()
         q = ctl.io_queue(1)
         data = blocks(128, 999)
-        expect_ok(q.write(NVM_NS, 2500, data), "write after 20 dropped hosts")
-        expect_data(expect_ok(q.read(NVM_NS, 2500, 128), "read").data, data, "read back")
+        write_read_back(q, 2500, data, "write after 20 dropped hosts")
         ctl.close()
     with tap.case("digests: HPDA pads C2HData to the host's alignment") as c:
         for hpda, hd in ((7, False), (7, True), (31, True)):
             ctl = ctx.ctrl(hpda=hpda, hdgst=hd, ddgst=hd)
             q = ctl.io_queue(1)
             data = blocks(1, hpda)
-            expect_ok(q.write(NVM_NS, 90, data), "write")
-            expect_data(expect_ok(q.read(NVM_NS, 90, 1), "read").data, data, "read back")
+            write_read_back(q, 90, data)
             align = (hpda + 1) * 4
             want = (24 + (4 if hd else 0) + align - 1) // align * align
             c.soft(q.stats["c2h_pdo"] == {want}, "HPDA %d hdgst %d: PDOs %r, expected {%d}" %
@@ -1738,7 +1746,7 @@ def group_malformed(ctx):
                "R2Ts %r for a %d-byte write" % (cmd.r2ts, len(data)))
         q.send_h2c(cmd, ttag, 0, len(data), chunk=4096)
         expect_ok(q.wait(cmd), "write by 3 H2CData PDUs")
-        expect_data(expect_ok(q.read(NVM_NS, 40, 3), "read").data, data, "read back")
+        read_back(q, 40, data)
         ctl.close()
     with case("malformed: Property Get/Set and Disconnect before Connect -> Command Sequence Error") as c:
         q = ctx.raw()
@@ -2338,8 +2346,7 @@ def group_resources(ctx):
             ctl = sub.ctrl()
             q = ctl.io_queue(1)
             data = blocks(4, 5)
-            expect_ok(q.write(NVM_NS, 64, data), "write")
-            expect_data(expect_ok(q.read(NVM_NS, 64, 4), "read").data, data, "read back")
+            write_read_back(q, 64, data)
             ctl.close()
     with_daemon(ctx, "resources", [], body)
 
