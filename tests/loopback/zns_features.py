@@ -373,8 +373,17 @@ def wait_for(cond, secs=3.0):
     return cond()
 
 
-def t_memory_lazy(pid):
+def expect_zone_zeroes(q, zslba):
+    """The first 256 blocks of the zone at @zslba read as zeroes."""
+    for half in (0, 128):
+        data = q.read(ZNS_NS, zslba + half, 128).check("read the reset zone").data
+        expect(data == bytes(len(data)), "a reset zone reads back non-zero bytes")
+
+
+def t_memory_lazy(d):
     """--zone-prefault 8M, --reset-pages lazy (the defaults)."""
+    pid = d.proc.pid
+
     def run(c, q):
         blk = bytes([0x6b]) * 4096
         rss0 = proc_kb(pid, "RssAnon")
@@ -389,9 +398,7 @@ def t_memory_lazy(pid):
         q.zone_mgmt_send(ZNS_NS, MEM_ZONE, n.ZSA_RESET).check("reset")
         lazy = proc_kb(pid, "LazyFree", "smaps_rollup") - lazy0
         expect(lazy >= 900, "LazyFree grew by %d KiB after resetting 1 MiB of data" % lazy)
-        for half in (0, 128):
-            data = q.read(ZNS_NS, MEM_ZONE + half, 128).check("read the reset zone").data
-            expect(data == bytes(len(data)), "a reset zone reads back non-zero bytes")
+        expect_zone_zeroes(q, MEM_ZONE)
         q.write(ZNS_NS, MEM_ZONE, bytes([0x3d]) * 8192).check("rewrite 2 blocks")
         data = q.read(ZNS_NS, MEM_ZONE, 4).check("read").data
         expect(data == bytes([0x3d]) * 8192 + bytes(8192),
@@ -399,8 +406,10 @@ def t_memory_lazy(pid):
     return run
 
 
-def t_memory_free(pid):
+def t_memory_free(d):
     """--zone-prefault 0, --reset-pages free."""
+    pid = d.proc.pid
+
     def run(c, q):
         blk = bytes([0x6b]) * 4096
         rss0 = proc_kb(pid, "RssAnon")
@@ -413,9 +422,7 @@ def t_memory_free(pid):
         q.zone_mgmt_send(ZNS_NS, 2 * MEM_ZONE, n.ZSA_RESET).check("reset")
         freed = rss0 + grown - proc_kb(pid, "RssAnon")
         expect(freed >= 900, "a reset freed %d KiB of 1 MiB written" % freed)
-        for half in (0, 128):
-            data = q.read(ZNS_NS, 2 * MEM_ZONE + half, 128).check("read the reset zone").data
-            expect(data == bytes(len(data)), "a reset zone reads back non-zero bytes")
+        expect_zone_zeroes(q, 2 * MEM_ZONE)
     return run
 
 
@@ -496,6 +503,9 @@ def t_conv_own(c, q):
     expect(nvm >= 2000, "nsid 2 read took %.0f us, its own model says 2000" % nvm)
 
 
+NEEDS_DAEMON = (t_memory_lazy, t_memory_free, t_lateness)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -525,9 +535,7 @@ def main():
         d = Daemon(args.daemon, extra)
         c, q = open_ctrl(d)
         for name, fn in cases:
-            if fn in (t_memory_lazy, t_memory_free):
-                fn = fn(d.proc.pid)
-            elif fn is t_lateness:
+            if fn in NEEDS_DAEMON:	# cases that look at the process itself
                 fn = fn(d)
             tap.case(name, fn, c, q)
         c.close()
